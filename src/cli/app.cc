@@ -1,0 +1,52 @@
+#include "cli/app.h"
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+
+#ifndef PGD_VERSION
+#define PGD_VERSION "0.0.0"
+#endif
+
+namespace pgd::cli {
+
+void add_json_flag(CLI::App* cmd, Invocation& inv) {
+  cmd->add_flag("--json", inv.json, "print JSON instead of text");
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"pgd: instant branching for PostgreSQL", "pgd"};
+  app.set_version_flag("--version", "pgd " PGD_VERSION);
+  app.require_subcommand(1);
+  Invocation inv;
+  add_setup_command(app, inv);
+  add_project_commands(app, inv);
+  add_branch_commands(app, inv);
+  add_lifecycle_commands(app, inv);
+  add_doctor_command(app, inv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 exits 100-127 on parse errors; pgd's contract is 2 for any usage error.
+    fmt::print(stderr, "pgd: error: {}\nRun 'pgd --help' (or 'pgd <command> --help') for usage.\n",
+               e.what());
+    return 2;
+  }
+  Output out(inv.json);
+  if (!inv.action) return 2;
+  Env env;
+  Status st = inv.action(env, out);
+  if (!st) {
+    out.error(st.error());
+    return exit_code(st.error());
+  }
+  return 0;
+}
+
+}  // namespace pgd::cli

@@ -1,0 +1,150 @@
+// pgd branch create|list|get|delete|reset (alias sync)|password
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/views.h"
+#include "core/secrets.h"
+
+namespace pgd::cli {
+namespace {
+
+struct BranchOptions {
+  std::string ref, from, project;
+  bool force = false;
+};
+
+Status run_create(const BranchOptions& o, Env& env, const Output& out) {
+  TRY_ASSIGN(BranchRef target, parse_branch_ref(o.ref));
+  std::optional<BranchRef> from;
+  if (!o.from.empty()) {
+    TRY_ASSIGN(from, parse_branch_ref(o.from));
+  }
+  TRY_ASSIGN(Context * ctx, env.context());
+  TRY_ASSIGN(BranchCreated created, create_branch(*ctx, target, from));
+  print_created(out, *ctx,
+                fmt::format("Created branch {} from {}/{}", target.full(), target.project,
+                            *created.branch.parent),
+                created);
+  return {};
+}
+
+Status run_list(const BranchOptions& o, Env& env, const Output& out) {
+  std::optional<std::string> project;
+  if (!o.project.empty()) {
+    TRY(validate_name("project", o.project));
+    project = o.project;
+  }
+  TRY_ASSIGN(Context * ctx, env.context());
+  if (project) {
+    TRY_ASSIGN(auto p, ctx->store.project(*project));
+    if (!p)
+      return fail(ErrorKind::NotFound,
+                  fmt::format("project '{}' does not exist (see 'pgd project list')", *project));
+  }
+  TRY_ASSIGN(auto branches, ctx->store.branches(project));
+  nlohmann::json j = nlohmann::json::array();
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& b : branches) {
+    auto bj = branch_json(*ctx, b, false);
+    rows.push_back({b.full_name(), b.parent ? b.project + "/" + *b.parent : "-", bj["status"],
+                    std::to_string(b.port), b.created_at});
+    j.push_back(std::move(bj));
+  }
+  out.document(j);
+  if (rows.empty()) {
+    out.line("No branches.");
+    return {};
+  }
+  out.table({"BRANCH", "PARENT", "STATUS", "PORT", "CREATED"}, rows);
+  return {};
+}
+
+Status run_get(const BranchOptions& o, Env& env, const Output& out) {
+  TRY_ASSIGN(BranchRef ref, parse_branch_ref(o.ref));
+  TRY_ASSIGN(Context * ctx, env.context());
+  TRY_ASSIGN(BranchRecord branch, require_branch(*ctx, ref));
+  auto j = branch_json(*ctx, branch, true);
+  out.document(j);
+  if (out.json()) return {};
+  std::vector<std::vector<std::string>> rows;
+  for (auto& [key, value] : j.items())
+    rows.push_back({key, value.is_string() ? value.get<std::string>() : value.dump()});
+  if (j["size_bytes"].is_number())
+    rows.push_back({"size", format_bytes(j["size_bytes"].get<uint64_t>()) + " exclusive"});
+  out.table({"FIELD", "VALUE"}, rows);
+  return {};
+}
+
+Status run_delete(const BranchOptions& o, Env& env, const Output& out) {
+  TRY_ASSIGN(BranchRef ref, parse_branch_ref(o.ref));
+  TRY_ASSIGN(Context * ctx, env.context());
+  TRY(delete_branch(*ctx, ref, o.force ? Force::Yes : Force::No));
+  out.document({{"deleted", ref.full()}});
+  out.line(fmt::format("Deleted branch {}", ref.full()));
+  return {};
+}
+
+Status run_reset(const BranchOptions& o, Env& env, const Output& out) {
+  TRY_ASSIGN(BranchRef ref, parse_branch_ref(o.ref));
+  TRY_ASSIGN(Context * ctx, env.context());
+  TRY_ASSIGN(BranchCreated reset, reset_branch(*ctx, ref));
+  print_created(out, *ctx,
+                fmt::format("Reset branch {} to the current state of {}/{}", ref.full(),
+                            ref.project, *reset.branch.parent),
+                reset);
+  return {};
+}
+
+Status run_password(const BranchOptions& o, Env& env, const Output& out) {
+  TRY_ASSIGN(BranchRef ref, parse_branch_ref(o.ref));
+  TRY_ASSIGN(Context * ctx, env.context());
+  TRY_ASSIGN(BranchRecord branch, require_branch(*ctx, ref));
+  TRY_ASSIGN(std::string password, load_password(ctx->paths, branch.project));
+  out.document({{"name", ref.full()}, {"user", k_superuser}, {"password", password}});
+  out.line(password);
+  return {};
+}
+
+using Runner = Status (*)(const BranchOptions&, Env&, const Output&);
+
+CLI::App* leaf(CLI::App* group, Invocation& inv, std::shared_ptr<BranchOptions> o,
+               const std::string& name, const std::string& help, Runner runner) {
+  auto* cmd = group->add_subcommand(name, help);
+  add_json_flag(cmd, inv);
+  cmd->callback([&inv, o, runner] {
+    inv.action = [o, runner](Env& e, const Output& out) { return runner(*o, e, out); };
+  });
+  return cmd;
+}
+
+}  // namespace
+
+void add_branch_commands(CLI::App& app, Invocation& inv) {
+  auto* group = app.add_subcommand("branch", "Create, list, inspect, reset and delete branches");
+  group->require_subcommand(1);
+  auto o = std::make_shared<BranchOptions>();
+  const char* ref_help = "branch as <project>/<branch>";
+
+  auto* create = leaf(group, inv, o, "create", "Branch a copy-on-write clone (default: of main)", run_create);
+  create->add_option("name", o->ref, ref_help)->required();
+  create->add_option("--from", o->from, "source branch <project>/<branch> (default <project>/main)");
+
+  auto* list = leaf(group, inv, o, "list", "List branches of all projects, or of one", run_list);
+  list->add_option("project", o->project, "only this project");
+
+  leaf(group, inv, o, "get", "Show a branch, its connection details and size", run_get)
+      ->add_option("name", o->ref, ref_help)->required();
+
+  auto* del = leaf(group, inv, o, "delete", "Delete a branch", run_delete);
+  del->add_option("name", o->ref, ref_help)->required();
+  del->add_flag("--force", o->force, "also delete the branches made from it");
+
+  auto* reset = leaf(group, inv, o, "reset", "Reset a branch to its parent's current state", run_reset);
+  reset->add_option("name", o->ref, ref_help)->required();
+  reset->alias("sync");
+
+  leaf(group, inv, o, "password", "Print the branch's password for user postgres", run_password)
+      ->add_option("name", o->ref, ref_help)->required();
+}
+
+}  // namespace pgd::cli

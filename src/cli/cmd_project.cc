@@ -1,0 +1,115 @@
+// pgd project create|list|get|delete
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/views.h"
+#include "core/projects.h"
+
+namespace pgd::cli {
+namespace {
+
+struct ProjectOptions {
+  std::string name;
+  int pg_version = 0;
+  bool force = false;
+};
+
+nlohmann::json project_json(Context& ctx, const ProjectRecord& p) {
+  nlohmann::json branches = nlohmann::json::array();
+  if (auto all = ctx.store.branches(p.name))
+    for (const auto& b : *all) branches.push_back(branch_json(ctx, b, false));
+  return {{"name", p.name}, {"pg_version", p.pg_version}, {"created_at", p.created_at},
+          {"branch_count", branches.size()}, {"branches", branches}};
+}
+
+Status run_create(const ProjectOptions& o, Env& env, const Output& out) {
+  TRY_ASSIGN(Context * ctx, env.context());
+  std::optional<int> version;
+  if (o.pg_version != 0) version = o.pg_version;
+  TRY_ASSIGN(BranchCreated created, create_project(*ctx, o.name, version));
+  print_created(out, *ctx,
+                fmt::format("Created project {} (PostgreSQL {}) with branch {}", o.name,
+                            created.branch.pg_version, created.branch.full_name()),
+                created);
+  return {};
+}
+
+Status run_list(Env& env, const Output& out) {
+  TRY_ASSIGN(Context * ctx, env.context());
+  TRY_ASSIGN(auto projects, ctx->store.projects());
+  nlohmann::json j = nlohmann::json::array();
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& p : projects) {
+    auto pj = project_json(*ctx, p);
+    rows.push_back({p.name, std::to_string(p.pg_version), std::to_string(pj["branch_count"].get<size_t>()),
+                    p.created_at});
+    pj.erase("branches");
+    j.push_back(pj);
+  }
+  out.document(j);
+  if (rows.empty()) {
+    out.line("No projects yet: pgd project create NAME");
+    return {};
+  }
+  out.table({"PROJECT", "PG", "BRANCHES", "CREATED"}, rows);
+  return {};
+}
+
+Status run_get(const ProjectOptions& o, Env& env, const Output& out) {
+  TRY(validate_name("project", o.name));
+  TRY_ASSIGN(Context * ctx, env.context());
+  TRY_ASSIGN(auto project, ctx->store.project(o.name));
+  if (!project)
+    return fail(ErrorKind::NotFound,
+                fmt::format("project '{}' does not exist (see 'pgd project list')", o.name));
+  auto j = project_json(*ctx, *project);
+  out.document(j);
+  out.line(fmt::format("Project {}: PostgreSQL {}, created {}", project->name, project->pg_version,
+                       project->created_at));
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& b : j["branches"])
+    rows.push_back({b["name"], b["parent"].is_null() ? "-" : b["parent"].get<std::string>(),
+                    b["status"], std::to_string(b["port"].get<int>())});
+  out.table({"BRANCH", "PARENT", "STATUS", "PORT"}, rows);
+  return {};
+}
+
+Status run_delete(const ProjectOptions& o, Env& env, const Output& out) {
+  TRY(validate_name("project", o.name));
+  TRY_ASSIGN(Context * ctx, env.context());
+  TRY(delete_project(*ctx, o.name, o.force ? Force::Yes : Force::No));
+  out.document({{"deleted", o.name}});
+  out.line(fmt::format("Deleted project {}", o.name));
+  return {};
+}
+
+}  // namespace
+
+void add_project_commands(CLI::App& app, Invocation& inv) {
+  auto* group = app.add_subcommand("project", "Create, list, inspect and delete projects");
+  group->require_subcommand(1);
+  auto o = std::make_shared<ProjectOptions>();
+
+  auto* create = group->add_subcommand("create", "Create a project and start its main branch");
+  create->add_option("name", o->name, "project name")->required();
+  create->add_option("--pg-version", o->pg_version, "PostgreSQL major version (default: newest installed)");
+  add_json_flag(create, inv);
+  create->callback([&inv, o] { inv.action = [o](Env& e, const Output& out) { return run_create(*o, e, out); }; });
+
+  auto* list = group->add_subcommand("list", "List projects");
+  add_json_flag(list, inv);
+  list->callback([&inv] { inv.action = run_list; });
+
+  auto* get = group->add_subcommand("get", "Show a project and its branches");
+  get->add_option("name", o->name, "project name")->required();
+  add_json_flag(get, inv);
+  get->callback([&inv, o] { inv.action = [o](Env& e, const Output& out) { return run_get(*o, e, out); }; });
+
+  auto* del = group->add_subcommand("delete", "Delete a project with all its branches");
+  del->add_option("name", o->name, "project name")->required();
+  del->add_flag("--force", o->force, "also delete its branches besides main");
+  add_json_flag(del, inv);
+  del->callback([&inv, o] { inv.action = [o](Env& e, const Output& out) { return run_delete(*o, e, out); }; });
+}
+
+}  // namespace pgd::cli

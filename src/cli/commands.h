@@ -1,0 +1,29 @@
+// The command table: each group registers its subcommands on the CLI11 app.
+// A parsed command leaves its action in the Invocation; cli::run executes it
+// once parsing succeeded, so usage errors never half-run anything.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/env.h"
+#include "cli/output.h"
+
+namespace pgd::cli {
+
+struct Invocation {
+  bool json = false;
+  std::function<Status(Env&, const Output&)> action;
+};
+
+// Adds --json to a leaf command.
+void add_json_flag(CLI::App* cmd, Invocation& inv);
+
+void add_setup_command(CLI::App& app, Invocation& inv);
+void add_project_commands(CLI::App& app, Invocation& inv);
+void add_branch_commands(CLI::App& app, Invocation& inv);
+void add_lifecycle_commands(CLI::App& app, Invocation& inv);  // status, start, stop, restart
+void add_doctor_command(CLI::App& app, Invocation& inv);
+
+}  // namespace pgd::cli

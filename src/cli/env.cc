@@ -1,0 +1,49 @@
+#include "cli/env.h"
+
+#include <fmt/format.h>
+
+#include "core/setup.h"
+#include "os/fs.h"
+#include "os/net.h"
+#include "postgres/native_postgres.h"
+
+namespace pgd::cli {
+
+Env::Env() : m_paths(Paths::from_environment()) {}
+Env::~Env() = default;
+
+Result<Store*> Env::store() {
+  if (!m_store) {
+    if (!os::exists(m_paths.home)) TRY(os::make_dirs(m_paths.home, 0711));
+    TRY_ASSIGN(m_store, Store::open(m_paths.state_db()));
+  }
+  return m_store.get();
+}
+
+Result<PoolConfig> Env::pool() {
+  TRY_ASSIGN(Store * s, store());
+  TRY_ASSIGN(auto pool, s->pool());
+  if (!pool)
+    return fail(ErrorKind::Usage,
+                fmt::format("pgd is not set up (state in {}): run 'sudo pgd setup --pool-file "
+                            "/var/lib/pgd/pool.img --size 20G' or 'pgd setup --dir DIR'",
+                            m_paths.home));
+  return *pool;
+}
+
+Result<Context*> Env::context() {
+  if (m_context) return m_context.get();
+  TRY_ASSIGN(PoolConfig pool, this->pool());
+  if (pool.mode == "file" && !os::is_mount_point(pool.mount_point))
+    return fail(fmt::format("pool {} is not mounted at {} (after a reboot or 'pgd setup "
+                            "--detach'): run 'sudo pgd setup' to re-attach it",
+                            pool.pool_file, pool.mount_point));
+  TRY_ASSIGN(m_storage, open_storage(pool.kind, pool.mount_point));
+  TRY_ASSIGN(os::OsUser user, postgres_user(pool));
+  m_postgres = std::make_unique<NativePostgres>(user, m_paths.tmp_dir());
+  m_context.reset(new Context{m_paths, *m_store, *m_storage, *m_postgres, m_clock,
+                              os::tcp_port_free, nullptr});
+  return m_context.get();
+}
+
+}  // namespace pgd::cli

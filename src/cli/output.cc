@@ -1,0 +1,59 @@
+#include "cli/output.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+namespace pgd::cli {
+namespace {
+
+// Display width: count UTF-8 code points, not bytes (tree glyphs are 3 bytes).
+size_t width(const std::string& s) {
+  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+}  // namespace
+
+void Output::line(const std::string& text) const {
+  if (!m_json) fmt::print("{}\n", text);
+}
+
+void Output::table(const std::vector<std::string>& headers,
+                   const std::vector<std::vector<std::string>>& rows) const {
+  if (m_json) return;
+  std::vector<size_t> widths(headers.size());
+  for (size_t i = 0; i < headers.size(); ++i) widths[i] = width(headers[i]);
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size() && i < widths.size(); ++i)
+      widths[i] = std::max(widths[i], width(row[i]));
+  auto print_row = [&](const std::vector<std::string>& row) {
+    std::string out;
+    for (size_t i = 0; i < row.size(); ++i) {
+      out += row[i];
+      if (i + 1 < row.size()) out += std::string(widths[i] - width(row[i]) + 2, ' ');
+    }
+    fmt::print("{}\n", out);
+  };
+  print_row(headers);
+  for (const auto& row : rows) print_row(row);
+}
+
+void Output::document(const nlohmann::json& doc) const {
+  if (m_json) fmt::print("{}\n", doc.dump(2));
+}
+
+void Output::error(const Error& error) const {
+  fmt::print(stderr, "pgd: error: {}\n", error.message);
+  if (m_json) fmt::print("{}\n", nlohmann::json{{"error", error.message}, {"exit_code", exit_code(error)}}.dump(2));
+}
+
+int exit_code(const Error& error) { return error.kind == ErrorKind::Usage ? 2 : 1; }
+
+std::string format_ms(double ms) {
+  return ms < 1000 ? fmt::format("{:.1f} ms", ms) : fmt::format("{:.2f} s", ms / 1000);
+}
+
+}  // namespace pgd::cli

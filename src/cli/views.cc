@@ -1,0 +1,59 @@
+#include "cli/views.h"
+
+#include <fmt/format.h>
+
+namespace pgd::cli {
+
+std::string connection_uri(const BranchRecord& b) {
+  return fmt::format("postgresql://{}@{}:{}/{}", k_superuser, k_host, b.port, k_database);
+}
+
+nlohmann::json branch_json(Context& ctx, const BranchRecord& b, bool with_size) {
+  Instance in = instance_for(ctx, b);
+  nlohmann::json j = {
+      {"name", b.full_name()},
+      {"project", b.project},
+      {"branch", b.name},
+      {"parent", b.parent ? nlohmann::json(b.project + "/" + *b.parent) : nlohmann::json(nullptr)},
+      {"status", to_string(live_status(ctx, b))},
+      {"host", k_host},
+      {"port", b.port},
+      {"user", k_superuser},
+      {"database", k_database},
+      {"uri", connection_uri(b)},
+      {"created_at", b.created_at},
+      {"pg_version", b.pg_version},
+      {"data_dir", in.data_dir},
+      {"socket_dir", in.socket_dir},
+      {"log_file", in.log_path},
+  };
+  if (with_size) {
+    auto size = ctx.storage.exclusive_bytes(b.volume);
+    j["size_bytes"] = size ? nlohmann::json(*size) : nlohmann::json(nullptr);
+  }
+  return j;
+}
+
+nlohmann::json timings_json(const Timings& timings) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [phase, ms] : timings) j[phase] = std::round(ms * 100) / 100;
+  return j;
+}
+
+void print_created(const Output& out, Context& ctx, const std::string& headline,
+                   const BranchCreated& created) {
+  if (out.json()) {
+    nlohmann::json j = branch_json(ctx, created.branch, false);
+    j["timings_ms"] = timings_json(created.timings);
+    j["total_ms"] = std::round(created.total_ms * 100) / 100;
+    out.document(j);
+    return;
+  }
+  out.line(fmt::format("{} in {}", headline, format_ms(created.total_ms)));
+  for (const auto& [phase, ms] : created.timings)
+    out.line(fmt::format("  {:<14}{:>10}", phase, format_ms(ms)));
+  out.line(fmt::format("Connect: psql {}   (password: pgd branch password {})",
+                       connection_uri(created.branch), created.branch.full_name()));
+}
+
+}  // namespace pgd::cli

@@ -1,0 +1,31 @@
+// How records look to users: JSON objects with stable keys, and human lines.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/output.h"
+#include "core/branches.h"
+
+namespace pgd::cli {
+
+inline constexpr const char* k_host = "127.0.0.1";
+inline constexpr const char* k_superuser = "postgres";
+inline constexpr const char* k_database = "postgres";
+
+// postgresql://postgres@127.0.0.1:54321/postgres — never with the password.
+std::string connection_uri(const BranchRecord& branch);
+
+// Keys: name project branch parent status host port user database uri
+// created_at pg_version data_dir log_file [size_bytes].
+nlohmann::json branch_json(Context& ctx, const BranchRecord& branch, bool with_size);
+
+// {"checkpoint": 21.3, ...}
+nlohmann::json timings_json(const Timings& timings);
+
+// The result of create/reset/project create: JSON, or a summary with phases.
+void print_created(const Output& out, Context& ctx, const std::string& headline,
+                   const BranchCreated& created);
+
+}  // namespace pgd::cli

@@ -1,0 +1,215 @@
+#include "core/branches.h"
+
+#include <fmt/format.h>
+
+#include "base/scope_guard.h"
+#include "core/secrets.h"
+#include "os/fs.h"
+
+namespace pgd {
+
+Instance instance_for(const Context& ctx, const BranchRecord& b) {
+  return Instance{b.full_name(), ctx.storage.path(b.volume), b.pg_version, b.port,
+                  ctx.paths.socket_dir(b.port), ctx.paths.log_file(b.project, b.name)};
+}
+
+std::string to_string(LiveStatus status) {
+  switch (status) {
+    case LiveStatus::Running: return "running";
+    case LiveStatus::Stopped: return "stopped";
+    case LiveStatus::Failed: return "failed";
+    case LiveStatus::Creating: return "creating";
+  }
+  return "unknown";
+}
+
+LiveStatus live_status(Context& ctx, const BranchRecord& b) {
+  if (b.state == BranchState::Creating) return LiveStatus::Creating;
+  bool up = ctx.postgres.running_pid(instance_for(ctx, b)).has_value();
+  if (up) return LiveStatus::Running;
+  return b.state == BranchState::Running ? LiveStatus::Failed : LiveStatus::Stopped;
+}
+
+Result<BranchRecord> require_branch(Context& ctx, const BranchRef& ref) {
+  TRY_ASSIGN(auto project, ctx.store.project(ref.project));
+  if (!project)
+    return fail(ErrorKind::NotFound,
+                fmt::format("project '{}' does not exist (see 'pgd project list')", ref.project));
+  TRY_ASSIGN(auto branch, ctx.store.branch(ref.project, ref.branch));
+  if (!branch)
+    return fail(ErrorKind::NotFound,
+                fmt::format("branch '{}' does not exist (see 'pgd branch list {}')", ref.full(),
+                            ref.project));
+  return *branch;
+}
+
+std::vector<BranchRecord> descendants(const std::vector<BranchRecord>& all, const std::string& name) {
+  std::vector<BranchRecord> out;
+  for (const auto& b : all) {
+    if (b.parent != name) continue;
+    for (auto& d : descendants(all, b.name)) out.push_back(std::move(d));
+    out.push_back(b);
+  }
+  return out;
+}
+
+namespace {
+
+// Flushes a running source so the clone's crash recovery has (almost) nothing to replay.
+// A stopped source is already consistent on disk.
+Status checkpoint_if_running(Context& ctx, const BranchRecord& source) {
+  Instance in = instance_for(ctx, source);
+  if (!ctx.postgres.running_pid(in)) return {};
+  TRY_ASSIGN(std::string password, load_password(ctx.paths, source.project));
+  return ctx.postgres.checkpoint(in, password);
+}
+
+Result<BranchRecord> resolve_source(Context& ctx, const BranchRef& target,
+                                    const std::optional<BranchRef>& from) {
+  BranchRef source = from.value_or(BranchRef{target.project, "main"});
+  if (source.project != target.project)
+    return fail(ErrorKind::Usage,
+                fmt::format("branch '{}': --from {} is in another project; branches are made "
+                            "within one project",
+                            target.full(), source.full()));
+  TRY_ASSIGN(BranchRecord record, require_branch(ctx, source));
+  if (record.state == BranchState::Creating)
+    return fail(ErrorKind::Conflict,
+                fmt::format("branch '{}' is still being created; try again", source.full()));
+  return record;
+}
+
+// Clones `source` into `volume`, makes it `branch`'s and starts it.
+Status clone_and_start(Context& ctx, Timings& t, const BranchRecord& source,
+                       const BranchRecord& branch, const std::string& volume) {
+  std::string subject = branch.full_name();
+  TRY(timed(ctx, t, subject, "checkpoint", [&] { return checkpoint_if_running(ctx, source); }));
+  TRY(timed(ctx, t, subject, "snapshot", [&] {
+    return ctx.storage.clone(source.volume, volume, Access::ReadWrite);
+  }));
+  // From here on the clone exists: the caller's guard destroys it on failure.
+  BranchRecord at_volume = branch;
+  at_volume.volume = volume;
+  Instance in = instance_for(ctx, at_volume);
+  TRY(timed(ctx, t, subject, "configure", [&] { return ctx.postgres.configure(in); }));
+  TRY(timed(ctx, t, subject, "start", [&] { return ctx.postgres.start(in); }));
+  return {};
+}
+
+}  // namespace
+
+Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
+                                    const std::optional<BranchRef>& from) {
+  auto started = std::chrono::steady_clock::now();
+  TRY_ASSIGN(BranchRecord source, resolve_source(ctx, target, from));
+
+  // Reserve name and port atomically; concurrent creates cannot collide.
+  BranchRecord branch{target.project, target.branch, source.name, 0, BranchState::Creating,
+                      target.project + "/" + target.branch, ctx.clock.now_iso8601(),
+                      source.pg_version};
+  auto reserved = ctx.store.reserve_branch(branch, ctx.port_free);
+  if (!reserved) return fail(reserved.error());
+  branch = *reserved;
+  if (ctx.storage.exists(branch.volume)) {  // not ours: never destroy it
+    ctx.store.delete_branch(branch.project, branch.name);
+    return fail(ErrorKind::Conflict,
+                fmt::format("branch '{}': {} already exists but pgd has no record of it; "
+                            "run 'pgd doctor'", branch.full_name(), ctx.storage.path(branch.volume)));
+  }
+  ScopeGuard undo([&] { destroy_branch(ctx, branch); });
+  BranchCreated out;
+  if (auto st = clone_and_start(ctx, out.timings, source, branch, branch.volume); !st)
+    return fail(st.error().wrap(fmt::format("branch '{}'", branch.full_name())));
+  TRY(ctx.store.set_branch_state(branch.project, branch.name, BranchState::Running));
+  undo.dismiss();
+  branch.state = BranchState::Running;
+  out.branch = branch;
+  out.total_ms = os::elapsed_ms(started);
+  return out;
+}
+
+Status destroy_branch(Context& ctx, const BranchRecord& b) {
+  Instance in = instance_for(ctx, b);
+  TRY(ctx.postgres.stop(in));
+  TRY(ctx.storage.destroy(b.volume));
+  os::remove_file(in.log_path);
+  os::remove_tree(in.socket_dir);
+  return ctx.store.delete_branch(b.project, b.name);
+}
+
+Status delete_branch(Context& ctx, const BranchRef& ref, Force force) {
+  TRY_ASSIGN(BranchRecord branch, require_branch(ctx, ref));
+  if (!branch.parent)
+    return fail(ErrorKind::Conflict,
+                fmt::format("branch '{}' is the project's main branch; to delete it, delete the "
+                            "project: pgd project delete {} --force",
+                            ref.full(), ref.project));
+  TRY_ASSIGN(auto all, ctx.store.branches(ref.project));
+  auto children = descendants(all, branch.name);
+  if (!children.empty() && force == Force::No) {
+    std::string names;
+    for (const auto& c : children) names += (names.empty() ? "" : ", ") + c.full_name();
+    return fail(ErrorKind::Conflict,
+                fmt::format("branch '{}' has branches made from it ({}); delete them first or use "
+                            "--force to delete them too",
+                            ref.full(), names));
+  }
+  children.push_back(branch);
+  for (const auto& b : children) {
+    if (auto st = destroy_branch(ctx, b); !st)
+      return fail(st.error().wrap(fmt::format("delete branch '{}'", b.full_name())));
+  }
+  return {};
+}
+
+Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref) {
+  auto started = std::chrono::steady_clock::now();
+  TRY_ASSIGN(BranchRecord branch, require_branch(ctx, ref));
+  if (!branch.parent)
+    return fail(ErrorKind::Conflict,
+                fmt::format("branch '{}' is the main branch and has no parent to reset from",
+                            ref.full()));
+  TRY_ASSIGN(BranchRecord parent, require_branch(ctx, BranchRef{ref.project, *branch.parent}));
+  BranchCreated out;
+  std::string subject = branch.full_name();
+  // Clone the parent beside the branch first: until the swap, a failure leaves
+  // the branch as it was. '.' never appears in a branch name, so no collision.
+  std::string fresh = branch.volume + ".reset";
+  TRY(ctx.storage.destroy(fresh));
+  TRY(timed(ctx, out.timings, subject, "checkpoint",
+            [&] { return checkpoint_if_running(ctx, parent); }));
+  TRY(timed(ctx, out.timings, subject, "snapshot",
+            [&] { return ctx.storage.clone(parent.volume, fresh, Access::ReadWrite); }));
+  ScopeGuard drop_fresh([&] { ctx.storage.destroy(fresh); });
+  Instance in = instance_for(ctx, branch);
+  TRY(timed(ctx, out.timings, subject, "stop", [&] { return ctx.postgres.stop(in); }));
+  TRY(timed(ctx, out.timings, subject, "swap", [&]() -> Status {
+    TRY(ctx.storage.destroy(branch.volume));
+    return ctx.storage.rename(fresh, branch.volume);
+  }));
+  drop_fresh.dismiss();
+  // From here the branch holds the parent's data; it only needs its own settings.
+  TRY(timed(ctx, out.timings, subject, "configure", [&] { return ctx.postgres.configure(in); }));
+  TRY(timed(ctx, out.timings, subject, "start", [&] { return ctx.postgres.start(in); }));
+  TRY(ctx.store.set_branch_state(branch.project, branch.name, BranchState::Running));
+  branch.state = BranchState::Running;
+  out.branch = branch;
+  out.total_ms = os::elapsed_ms(started);
+  return out;
+}
+
+Status start_branch(Context& ctx, const BranchRecord& b) {
+  if (b.state == BranchState::Creating)
+    return fail(ErrorKind::Conflict, fmt::format("branch '{}' is still being created", b.full_name()));
+  TRY(ctx.postgres.start(instance_for(ctx, b)));
+  return ctx.store.set_branch_state(b.project, b.name, BranchState::Running);
+}
+
+Status stop_branch(Context& ctx, const BranchRecord& b) {
+  if (b.state == BranchState::Creating)
+    return fail(ErrorKind::Conflict, fmt::format("branch '{}' is still being created", b.full_name()));
+  TRY(ctx.postgres.stop(instance_for(ctx, b)));
+  return ctx.store.set_branch_state(b.project, b.name, BranchState::Stopped);
+}
+
+}  // namespace pgd

@@ -1,0 +1,48 @@
+// Branch use cases: create (clone), delete, reset, start, stop.
+// Each is a short list of named steps; where a step makes something that a
+// later failure must undo, a ScopeGuard says so.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/context.h"
+#include "core/names.h"
+
+namespace pgd {
+
+enum class Force { No, Yes };
+
+// What users see as a branch's status: the recorded intent checked against the process.
+enum class LiveStatus { Running, Stopped, Failed, Creating };
+std::string to_string(LiveStatus status);
+LiveStatus live_status(Context& ctx, const BranchRecord& branch);
+
+struct BranchCreated {
+  BranchRecord branch;
+  Timings timings;
+  double total_ms = 0;
+};
+
+// Fails with NotFound naming what exists when the branch is unknown.
+Result<BranchRecord> require_branch(Context& ctx, const BranchRef& ref);
+
+// A writable copy of `from` (default: main) containing every transaction
+// committed before the call, running on its own port.
+Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
+                                    const std::optional<BranchRef>& from);
+// Deletes a branch; with Force::Yes its descendants too (refused otherwise).
+Status delete_branch(Context& ctx, const BranchRef& ref, Force force);
+// Replaces a branch's data with its parent's current state; keeps name and port.
+Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref);
+Status start_branch(Context& ctx, const BranchRecord& branch);
+Status stop_branch(Context& ctx, const BranchRecord& branch);
+
+// `name`'s descendants within `all` (one project's branches), deepest first.
+std::vector<BranchRecord> descendants(const std::vector<BranchRecord>& all, const std::string& name);
+
+// Removes a branch's process, volume, log, socket dir and record. No checks.
+Status destroy_branch(Context& ctx, const BranchRecord& branch);
+
+}  // namespace pgd

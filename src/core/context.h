@@ -1,0 +1,54 @@
+// What every use case works with: the state store and the interfaces to the
+// outside world. cli/ builds the real ones; tests build fakes.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "os/clock.h"
+#include "postgres/postgres_runner.h"
+#include "state/model.h"
+#include "state/paths.h"
+#include "state/store.h"
+#include "storage/storage_backend.h"
+
+namespace pgd {
+
+// Named phases with their durations, in order: "checkpoint 21.3 ms".
+using Timings = std::vector<std::pair<std::string, double>>;
+
+// Told about each phase as it ends, so a terminal can show progress live.
+class Progress {
+ public:
+  virtual ~Progress() = default;
+  virtual void phase_done(const std::string& subject, const std::string& phase, double ms) = 0;
+};
+
+struct Context {
+  Paths paths;
+  Store& store;
+  StorageBackend& storage;
+  PostgresRunner& postgres;
+  os::Clock& clock;
+  PortProbe port_free;
+  Progress* progress = nullptr;  // may be null
+};
+
+// The runtime view of a branch record.
+Instance instance_for(const Context& ctx, const BranchRecord& branch);
+
+// Runs `step`, records its duration under `phase` and reports it.
+template <typename F>
+auto timed(Context& ctx, Timings& timings, const std::string& subject, const std::string& phase,
+           F&& step) {
+  auto start = std::chrono::steady_clock::now();
+  auto result = step();
+  double ms = os::elapsed_ms(start);
+  timings.emplace_back(phase, ms);
+  if (ctx.progress && result) ctx.progress->phase_done(subject, phase, ms);
+  return result;
+}
+
+}  // namespace pgd

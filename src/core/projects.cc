@@ -1,0 +1,93 @@
+#include "core/projects.h"
+
+#include <fmt/format.h>
+
+#include "base/scope_guard.h"
+#include "core/secrets.h"
+#include "os/fs.h"
+
+namespace pgd {
+namespace {
+
+Result<int> choose_version(Context& ctx, std::optional<int> wanted) {
+  auto versions = ctx.postgres.installed_versions();
+  std::string list;
+  for (int v : versions) list += (list.empty() ? "" : ", ") + std::to_string(v);
+  if (versions.empty())
+    return fail("no PostgreSQL server is installed; install one: apt-get install postgresql-15");
+  if (!wanted) return versions.back();
+  for (int v : versions)
+    if (v == *wanted) return v;
+  return fail(ErrorKind::Usage,
+              fmt::format("PostgreSQL {} is not installed (installed: {}); install it with "
+                          "apt-get install postgresql-{}",
+                          *wanted, list, *wanted));
+}
+
+// Removes everything create_project may have made. Best effort: runs on failure paths.
+void undo_create(Context& ctx, const BranchRecord& main) {
+  destroy_branch(ctx, main);
+  ctx.storage.destroy(main.project);
+  remove_password(ctx.paths, main.project);
+  os::remove_tree(ctx.paths.log_dir(main.project));
+  ctx.store.delete_project(main.project);
+}
+
+}  // namespace
+
+Result<BranchCreated> create_project(Context& ctx, const std::string& name,
+                                     std::optional<int> pg_version) {
+  auto started = std::chrono::steady_clock::now();
+  TRY(validate_name("project", name));
+  TRY_ASSIGN(int version, choose_version(ctx, pg_version));
+  TRY_ASSIGN(std::string password, generate_password());
+  std::string now = ctx.clock.now_iso8601();
+  BranchRecord main{name, "main", std::nullopt, 0, BranchState::Creating, name + "/main", now, version};
+  if (ctx.storage.exists(name))
+    return fail(ErrorKind::Conflict,
+                fmt::format("project '{}': {} already exists but pgd has no record of it; run "
+                            "'pgd doctor'", name, ctx.storage.path(name)));
+  TRY_ASSIGN(main, ctx.store.insert_project(ProjectRecord{name, version, now}, main, ctx.port_free));
+  // From here on records exist: failure must remove everything.
+  ScopeGuard undo([&] { undo_create(ctx, main); });
+  BranchCreated out;
+  Instance in = instance_for(ctx, main);
+  TRY(save_password(ctx.paths, name, password));
+  TRY(timed(ctx, out.timings, main.full_name(), "create volume",
+            [&] { return ctx.storage.create_volume(main.volume); }));
+  TRY(timed(ctx, out.timings, main.full_name(), "initdb",
+            [&] { return ctx.postgres.init_cluster(in, password); }));
+  TRY(timed(ctx, out.timings, main.full_name(), "start", [&] { return ctx.postgres.start(in); }));
+  TRY(ctx.store.set_branch_state(name, "main", BranchState::Running));
+  undo.dismiss();
+  main.state = BranchState::Running;
+  out.branch = main;
+  out.total_ms = os::elapsed_ms(started);
+  return out;
+}
+
+Status delete_project(Context& ctx, const std::string& name, Force force) {
+  TRY(validate_name("project", name));
+  TRY_ASSIGN(auto project, ctx.store.project(name));
+  if (!project)
+    return fail(ErrorKind::NotFound,
+                fmt::format("project '{}' does not exist (see 'pgd project list')", name));
+  TRY_ASSIGN(auto all, ctx.store.branches(name));
+  if (all.size() > 1 && force == Force::No)
+    return fail(ErrorKind::Conflict,
+                fmt::format("project '{}' has {} branches besides main; use --force to delete "
+                            "them all", name, all.size() - 1));
+  auto order = descendants(all, "main");
+  for (const auto& b : all)
+    if (!b.parent) order.push_back(b);
+  for (const auto& b : order) {
+    if (auto st = destroy_branch(ctx, b); !st)
+      return fail(st.error().wrap(fmt::format("delete project '{}'", name)));
+  }
+  TRY(ctx.storage.destroy(name));
+  TRY(remove_password(ctx.paths, name));
+  TRY(os::remove_tree(ctx.paths.log_dir(name)));
+  return ctx.store.delete_project(name);
+}
+
+}  // namespace pgd

@@ -1,0 +1,19 @@
+// Project use cases. A project is a Postgres cluster with a main branch;
+// every other branch is a clone within the project.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/branches.h"
+
+namespace pgd {
+
+// initdb a new cluster as `<name>/main` and start it. Without `pg_version`,
+// the newest installed version. Nothing is left behind on failure.
+Result<BranchCreated> create_project(Context& ctx, const std::string& name,
+                                     std::optional<int> pg_version);
+// Refused without Force::Yes when the project has branches besides main.
+Status delete_project(Context& ctx, const std::string& name, Force force);
+
+}  // namespace pgd

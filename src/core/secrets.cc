@@ -1,0 +1,45 @@
+#include "core/secrets.h"
+
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "os/fs.h"
+
+namespace pgd {
+
+Result<std::string> generate_password() {
+  static const char k_alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  unsigned char bytes[32];
+  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
+    return fail(fmt::format("generate password: getrandom: {}", std::strerror(errno)));
+  std::string out;
+  // 62 symbols: the modulo bias (256 % 62) costs < 0.1 bit of 190; fine for a password.
+  for (unsigned char b : bytes) out += k_alphabet[b % 62];
+  return out;
+}
+
+Status save_password(const Paths& paths, const std::string& project, const std::string& password) {
+  TRY(os::make_dirs(paths.secrets_dir(), 0700));
+  return os::write_file_atomic(paths.password_file(project), password + "\n", 0600);
+}
+
+Result<std::string> load_password(const Paths& paths, const std::string& project) {
+  auto content = os::read_file(paths.password_file(project));
+  if (!content)
+    return fail(fmt::format("project '{}': password file {} is missing; run 'pgd doctor'", project,
+                            paths.password_file(project)));
+  std::string pw = *content;
+  while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+  return pw;
+}
+
+Status remove_password(const Paths& paths, const std::string& project) {
+  return os::remove_file(paths.password_file(project));
+}
+
+}  // namespace pgd

@@ -1,0 +1,174 @@
+#include "core/setup.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "core/branches.h"
+#include "core/names.h"
+#include "os/fs.h"
+#include "os/process.h"
+#include "storage/btrfs_pool.h"
+
+namespace pgd {
+namespace {
+
+// PGD_HOME: the Postgres user must traverse it to reach run/<port>/ sockets
+// and tmp/; secrets/ and logs/ stay private to pgd's own user.
+Status make_home(const Paths& paths) {
+  TRY(os::make_dirs(paths.home, 0711));
+  TRY(os::make_dirs(paths.home + "/run", 0711));
+  TRY(os::make_dirs(paths.tmp_dir(), 0711));
+  TRY(os::make_dirs(paths.secrets_dir(), 0700));
+  TRY(os::make_dirs(paths.home + "/logs", 0700));
+  return {};
+}
+
+Result<os::OsUser> ensure_postgres_user(const std::string& name) {
+  if (!os::running_as_root()) return os::current_user();
+  return os::ensure_system_user(name);
+}
+
+Status check_reachable(const std::string& dir, const os::OsUser& user) {
+  if (os::can_traverse(dir, user.uid, user.gid)) return {};
+  return fail(fmt::format("{}: the Postgres user '{}' cannot reach it: make every parent "
+                          "directory searchable (chmod o+x) or choose another location",
+                          dir, user.name));
+}
+
+Status attach_image(const PoolConfig& pool, std::vector<std::string>& actions) {
+  if (os::is_mount_point(pool.mount_point)) return {};
+  if (!os::running_as_root())
+    return fail(fmt::format("pool {} is not mounted at {}; mounting needs root: sudo pgd setup",
+                            pool.pool_file, pool.mount_point));
+  if (!os::exists(pool.pool_file))
+    return fail(fmt::format("pool image {} is missing; set up a new pool with "
+                            "sudo pgd setup --pool-file FILE", pool.pool_file));
+  TRY(mount_pool_image(pool.pool_file, pool.mount_point));
+  actions.push_back(fmt::format("mounted {} at {}", pool.pool_file, pool.mount_point));
+  return {};
+}
+
+Result<PoolConfig> setup_image(const Paths& paths, const SetupRequest& req,
+                               const std::optional<PoolConfig>& existing,
+                               std::vector<std::string>& actions) {
+  if (!os::running_as_root())
+    return fail(ErrorKind::Usage,
+                "pgd setup --pool-file formats and loop-mounts an image and needs root: run it "
+                "with sudo, or use 'pgd setup --dir DIR' with a btrfs directory you own");
+  PoolConfig pool;
+  pool.mode = "file";
+  pool.pool_file = os::absolute_path(*req.pool_file);
+  pool.mount_point = os::absolute_path(req.mount_point.value_or(
+      existing && existing->mode == "file" ? existing->mount_point : paths.default_mount()));
+  pool.size_bytes = req.size_bytes.value_or(k_default_pool_size);
+  pool.pg_user = req.pg_user;
+  if (!os::exists(pool.pool_file)) {
+    TRY(create_pool_image(pool.pool_file, pool.size_bytes));
+    actions.push_back(fmt::format("created {} btrfs image {}", format_bytes(pool.size_bytes),
+                                  pool.pool_file));
+  } else {
+    std::error_code ec;
+    pool.size_bytes = std::filesystem::file_size(pool.pool_file, ec);
+  }
+  TRY(attach_image(pool, actions));
+  return pool;
+}
+
+Result<PoolConfig> setup_dir(const SetupRequest& req, std::vector<std::string>& actions) {
+  PoolConfig pool;
+  pool.mode = "dir";
+  pool.mount_point = os::absolute_path(*req.dir);
+  pool.pg_user = os::running_as_root() ? req.pg_user : os::current_user().name;
+  if (!os::exists(pool.mount_point))
+    return fail(ErrorKind::Usage, fmt::format("{} does not exist: create it on a btrfs "
+                                              "filesystem first", pool.mount_point));
+  if (!os::is_btrfs(pool.mount_point))
+    return fail(ErrorKind::Usage,
+                fmt::format("{} is not on a btrfs filesystem; pgd needs btrfs for instant "
+                            "copy-on-write branches: use a directory on btrfs, or let pgd make "
+                            "its own pool with: sudo pgd setup --pool-file /var/lib/pgd/pool.img "
+                            "--size 20G", pool.mount_point));
+  actions.push_back("using btrfs directory " + pool.mount_point);
+  return pool;
+}
+
+bool same_pool(const PoolConfig& a, const PoolConfig& b) {
+  return a.mode == b.mode && a.pool_file == b.pool_file && a.mount_point == b.mount_point;
+}
+
+}  // namespace
+
+Result<os::OsUser> postgres_user(const PoolConfig& pool) {
+  if (!os::running_as_root()) return os::current_user();
+  return os::lookup_user(pool.pg_user);
+}
+
+Result<SetupDone> setup_pool(const Paths& paths, Store& store, const SetupRequest& req) {
+  SetupDone done;
+  TRY(make_home(paths));
+  TRY_ASSIGN(auto existing, store.pool());
+  if (!req.pool_file && !req.dir) {
+    if (!existing)
+      return fail(ErrorKind::Usage,
+                  "pgd is not set up yet: run 'sudo pgd setup --pool-file "
+                  "/var/lib/pgd/pool.img --size 20G' or 'pgd setup --dir DIR' (a btrfs directory)");
+    if (existing->mode == "file") TRY(attach_image(*existing, done.actions));
+    done.pool = *existing;
+  } else {
+    if (req.pool_file) {
+      TRY_ASSIGN(done.pool, setup_image(paths, req, existing, done.actions));
+    } else {
+      TRY_ASSIGN(done.pool, setup_dir(req, done.actions));
+    }
+    if (existing && !same_pool(*existing, done.pool)) {
+      TRY_ASSIGN(auto projects, store.projects());
+      if (!projects.empty())
+        return fail(ErrorKind::Conflict,
+                    fmt::format("pgd already has projects on pool {}; delete them before "
+                                "switching to another pool", existing->mount_point));
+    }
+  }
+  TRY_ASSIGN(auto user, ensure_postgres_user(done.pool.pg_user));
+  done.pool.pg_user = user.name;
+  TRY(check_reachable(done.pool.mount_point, user));
+  TRY(check_reachable(paths.home + "/run", user));
+  TRY(store.save_pool(done.pool));
+  if (done.actions.empty()) done.actions.push_back("already set up; nothing to do");
+  return done;
+}
+
+Result<std::vector<std::string>> detach_pool(Context& ctx, const PoolConfig& pool) {
+  std::vector<std::string> actions;
+  TRY_ASSIGN(auto all, ctx.store.branches());
+  for (const auto& b : all) {
+    Instance in = instance_for(ctx, b);
+    if (!ctx.postgres.running_pid(in)) continue;
+    TRY(ctx.postgres.stop(in));
+    actions.push_back("stopped " + b.full_name());
+  }
+  if (pool.mode == "file" && os::is_mount_point(pool.mount_point)) {
+    TRY(unmount_pool(pool.mount_point));
+    actions.push_back(fmt::format("unmounted {} from {}", pool.pool_file, pool.mount_point));
+  }
+  return actions;
+}
+
+StartAllResult start_all(Context& ctx) {
+  StartAllResult out;
+  auto all = ctx.store.branches();
+  if (!all) {
+    out.failed.push_back(all.error());
+    return out;
+  }
+  for (const auto& b : *all) {
+    if (b.state != BranchState::Running || ctx.postgres.running_pid(instance_for(ctx, b))) continue;
+    if (auto st = start_branch(ctx, b); st)
+      out.started.push_back(b.full_name());
+    else
+      out.failed.push_back(st.error());
+  }
+  return out;
+}
+
+}  // namespace pgd

@@ -1,0 +1,45 @@
+// Setting up and tearing down the pool: the embedded btrfs image, or a btrfs
+// directory the user already has. Idempotent: running setup again re-attaches
+// what is recorded (e.g. after a reboot) and changes nothing else.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/context.h"
+#include "os/process.h"
+
+namespace pgd {
+
+struct SetupRequest {
+  std::optional<std::string> pool_file;  // embedded pool image (needs root)
+  std::optional<uint64_t> size_bytes;    // for a new image; default 20 GiB
+  std::optional<std::string> dir;        // an existing btrfs directory
+  std::optional<std::string> mount_point;
+  std::string pg_user = "pgd";           // used when pgd runs as root
+};
+
+struct SetupDone {
+  PoolConfig pool;
+  std::vector<std::string> actions;  // what this run did, for the user
+};
+
+inline constexpr uint64_t k_default_pool_size = 20ULL << 30;
+
+Result<SetupDone> setup_pool(const Paths& paths, Store& store, const SetupRequest& request);
+// The OS user Postgres runs as, per the recorded pool.
+Result<os::OsUser> postgres_user(const PoolConfig& pool);
+
+// Stops every running branch (their recorded state stays, so `start --all`
+// brings them back) and unmounts an embedded pool.
+Result<std::vector<std::string>> detach_pool(Context& ctx, const PoolConfig& pool);
+
+struct StartAllResult {
+  std::vector<std::string> started;
+  std::vector<Error> failed;
+};
+// Starts every branch recorded as running that is not.
+StartAllResult start_all(Context& ctx);
+
+}  // namespace pgd

@@ -1,0 +1,170 @@
+#include "os/fs.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace fs = std::filesystem;
+
+namespace pgd::os {
+namespace {
+
+Error errno_error(const std::string& op, const std::string& path) {
+  return Error{ErrorKind::Failure, fmt::format("{} {}: {}", op, path, std::strerror(errno))};
+}
+
+Status write_all(int fd, const std::string& content, const std::string& path) {
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(errno_error("write", path));
+    done += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+Status fsync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fail(errno_error("open", dir));
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return fail(errno_error("fsync", dir));
+  return {};
+}
+
+}  // namespace
+
+Status write_file_atomic(const std::string& path, const std::string& content, mode_t mode,
+                         std::optional<std::pair<uid_t, gid_t>> owner) {
+  std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return fail(errno_error("create", tmp));
+  auto cleanup = [&](Error e) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return fail(std::move(e));
+  };
+  if (::fchmod(fd, mode) != 0) return cleanup(errno_error("chmod", tmp));
+  if (owner && ::fchown(fd, owner->first, owner->second) != 0)
+    return cleanup(errno_error("chown", tmp));
+  if (auto st = write_all(fd, content, tmp); !st) return cleanup(st.error());
+  if (::fsync(fd) != 0) return cleanup(errno_error("fsync", tmp));
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Error e = errno_error("rename", tmp + " -> " + path);
+    ::unlink(tmp.c_str());
+    return fail(e);
+  }
+  return fsync_dir(fs::path(path).parent_path().string());
+}
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorKind::NotFound, fmt::format("read {}: {}", path, std::strerror(errno)));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+Status make_dirs(const std::string& path, mode_t mode) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) return fail(fmt::format("mkdir {}: {}", path, ec.message()));
+  if (::chmod(path.c_str(), mode) != 0) return fail(errno_error("chmod", path));
+  return {};
+}
+
+Status change_owner(const std::string& path, uid_t uid, gid_t gid) {
+  if (::chown(path.c_str(), uid, gid) != 0) return fail(errno_error("chown", path));
+  return {};
+}
+
+Status remove_tree(const std::string& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec) return fail(fmt::format("remove {}: {}", path, ec.message()));
+  return {};
+}
+
+Status remove_file(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return fail(errno_error("remove", path));
+  return {};
+}
+
+Result<FsUsage> filesystem_usage(const std::string& path) {
+  struct statvfs sv;
+  if (::statvfs(path.c_str(), &sv) != 0) return fail(errno_error("statvfs", path));
+  return FsUsage{uint64_t(sv.f_blocks) * sv.f_frsize, uint64_t(sv.f_bavail) * sv.f_frsize};
+}
+
+bool is_btrfs(const std::string& path) {
+  struct statfs sf;
+  return ::statfs(path.c_str(), &sf) == 0 && sf.f_type == BTRFS_SUPER_MAGIC;
+}
+
+bool is_mount_point(const std::string& path) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  std::string want = absolute_path(path);
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, devno, root, mount_point;
+    fields >> id >> parent >> devno >> root >> mount_point;
+    if (mount_point == want) return true;
+  }
+  return false;
+}
+
+std::string absolute_path(const std::string& path) {
+  std::error_code ec;
+  fs::path p = fs::weakly_canonical(fs::absolute(path), ec);
+  if (ec) p = fs::absolute(path).lexically_normal();
+  std::string s = p.string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+bool can_traverse(const std::string& path, uid_t uid, gid_t gid) {
+  if (uid == 0) return true;
+  fs::path p = absolute_path(path);
+  for (fs::path cur = p;; cur = cur.parent_path()) {
+    struct stat st;
+    if (::stat(cur.c_str(), &st) != 0) return false;
+    bool ok = st.st_uid == uid   ? (st.st_mode & S_IXUSR)
+              : st.st_gid == gid ? (st.st_mode & S_IXGRP)
+                                 : (st.st_mode & S_IXOTH);
+    if (!ok) return false;
+    if (cur == cur.root_path()) return true;
+  }
+}
+
+}  // namespace pgd::os
+
+namespace pgd::os {
+Status sync_filesystem(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(fmt::format("open {}: {}", path, std::strerror(errno)));
+  int rc = ::syncfs(fd);
+  int saved = errno;
+  ::close(fd);
+  if (rc != 0) return fail(fmt::format("syncfs {}: {}", path, std::strerror(saved)));
+  return {};
+}
+}  // namespace pgd::os

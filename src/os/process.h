@@ -1,0 +1,57 @@
+// Processes and users: the only code that forks, execs or signals.
+// Thread-safety: none needed (pgd is single-threaded; fork is safe here).
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace pgd::os {
+
+struct OsUser {
+  std::string name;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+Result<OsUser> lookup_user(const std::string& name);
+OsUser current_user();
+bool running_as_root();
+// Creates a system account with no login shell and no home, if missing. REQUIRES: root.
+Result<OsUser> ensure_system_user(const std::string& name);
+
+struct RunOptions {
+  std::optional<OsUser> as_user;  // drop to this user in the child (when we are root)
+  std::string cwd;                // empty: inherit
+};
+
+struct RunResult {
+  int exit_code = 0;    // 128+signal when killed by a signal
+  std::string output;   // stdout and stderr, interleaved
+};
+
+// Runs argv[0] (searched in PATH) to completion, capturing its output.
+// Fails only when it cannot be started; a non-zero exit is a RunResult.
+Result<RunResult> run(const std::vector<std::string>& argv, const RunOptions& options = {});
+
+// Runs argv and turns a non-zero exit into an Error "<argv...>: <output>".
+Result<std::string> run_checked(const std::vector<std::string>& argv,
+                                const RunOptions& options = {});
+
+// Starts argv as a session leader that outlives pgd, with stdin from /dev/null
+// and stdout/stderr appended to `log_path` (created 0600 by the caller's user).
+Result<pid_t> spawn_detached(const std::vector<std::string>& argv, const RunOptions& options,
+                             const std::string& log_path);
+
+bool process_alive(pid_t pid);
+// The process's command name from /proc/<pid>/comm ("" when gone).
+std::string process_name(pid_t pid);
+// Reaps `pid` if it is our exited child; true when it has exited (or is not ours and gone).
+bool child_exited(pid_t pid);
+Status send_signal(pid_t pid, int signal);
+
+}  // namespace pgd::os

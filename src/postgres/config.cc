@@ -1,0 +1,42 @@
+#include "postgres/config.h"
+
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace pgd::pg {
+
+std::string conf_quote(const std::string& value) {
+  std::string out = "'";
+  for (char c : value) out += (c == '\'') ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string render_branch_conf(const BranchSettings& s) {
+  return fmt::format(
+      "# Written by pgd for this branch; pgd rewrites it on every clone. Put your own\n"
+      "# settings in postgresql.conf or with ALTER SYSTEM.\n"
+      "port = {}\n"
+      "listen_addresses = '127.0.0.1'\n"
+      "unix_socket_directories = {}\n"
+      "unix_socket_permissions = 0700\n"
+      "password_encryption = 'scram-sha-256'\n"
+      "cluster_name = {}\n",
+      s.port, conf_quote(s.socket_dir), conf_quote(s.cluster_name));
+}
+
+std::optional<pid_t> parse_postmaster_pid(const std::string& content) {
+  std::istringstream in(content);
+  std::string first;
+  if (!std::getline(in, first) || first.empty()) return std::nullopt;
+  try {
+    size_t used = 0;
+    long pid = std::stol(first, &used);
+    if (used != first.size() || pid <= 0) return std::nullopt;
+    return static_cast<pid_t>(pid);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace pgd::pg

@@ -1,0 +1,32 @@
+// Pure text logic about Postgres files: pgd's per-branch settings file and
+// postmaster.pid. No I/O here, so it is unit-tested directly.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+namespace pgd::pg {
+
+// The file pgd owns inside every data directory; postgresql.conf includes it.
+inline constexpr const char* k_branch_conf_file = "pgd.conf";
+inline constexpr const char* k_include_line = "include_if_exists = 'pgd.conf'";
+
+struct BranchSettings {
+  int port = 0;
+  std::string socket_dir;
+  std::string cluster_name;  // shown in `ps`, e.g. "pgd prod/dev"
+};
+
+// Settings that differ per branch, plus the security baseline (localhost only,
+// scram-sha-256). Values are quoted for postgresql.conf.
+std::string render_branch_conf(const BranchSettings& settings);
+
+// Quotes a postgresql.conf string value: 'it''s'.
+std::string conf_quote(const std::string& value);
+
+// The postmaster's pid from postmaster.pid's first line, if well-formed.
+std::optional<pid_t> parse_postmaster_pid(const std::string& content);
+
+}  // namespace pgd::pg

@@ -1,0 +1,164 @@
+#include "postgres/native_postgres.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "base/scope_guard.h"
+#include "os/clock.h"
+#include "os/fs.h"
+#include "postgres/config.h"
+#include "postgres/sql.h"
+
+namespace fs = std::filesystem;
+
+namespace pgd {
+namespace {
+
+constexpr int k_start_timeout_ms = 600'000;  // crash recovery of a busy source can take a while
+constexpr int k_fast_stop_timeout_ms = 60'000;
+
+std::string log_tail(const std::string& path, size_t max_lines = 8) {
+  auto content = os::read_file(path);
+  if (!content) return "(no log)";
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < content->size()) {
+    size_t end = content->find('\n', start);
+    if (end == std::string::npos) end = content->size();
+    lines.push_back(content->substr(start, end - start));
+    start = end + 1;
+  }
+  std::string out;
+  for (size_t i = lines.size() > max_lines ? lines.size() - max_lines : 0; i < lines.size(); ++i)
+    out += "\n  " + lines[i];
+  return out;
+}
+
+}  // namespace
+
+std::string NativePostgres::bin(int version, const std::string& program) const {
+  return fmt::format("{}/{}/bin/{}", m_bin_root, version, program);
+}
+
+std::vector<int> NativePostgres::installed_versions() {
+  std::vector<int> versions;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(m_bin_root, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    if (os::exists(bin(std::stoi(name), "postgres"))) versions.push_back(std::stoi(name));
+  }
+  std::sort(versions.begin(), versions.end());
+  return versions;
+}
+
+Status NativePostgres::init_cluster(const Instance& in, const std::string& password) {
+  // initdb reads the password from a file only the Postgres user can read.
+  TRY(os::make_dirs(m_tmp_dir, 0711));
+  std::string pwfile = fmt::format("{}/initdb-pw.{}", m_tmp_dir, ::getpid());
+  TRY(os::write_file_atomic(pwfile, password + "\n", 0600, owner()));
+  ScopeGuard remove_pwfile([&] { os::remove_file(pwfile); });
+  TRY(os::change_owner(in.data_dir, m_user.uid, m_user.gid));
+  auto r = os::run_checked({bin(in.pg_version, "initdb"), "-D", in.data_dir, "-U", "postgres",
+                            "--auth-local=peer", "--auth-host=scram-sha-256",
+                            "--pwfile=" + pwfile, "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
+                            "--no-instructions"},
+                           {m_user, "/"});
+  if (!r) return fail(r.error().wrap(fmt::format("branch '{}': initdb", in.name)));
+  // --no-sync above, then one syncfs: as durable as initdb's per-file fsyncs, far faster.
+  TRY(os::sync_filesystem(in.data_dir));
+  std::string conf_path = in.data_dir + "/postgresql.conf";
+  TRY_ASSIGN(std::string conf, os::read_file(conf_path));
+  conf += fmt::format("\n# pgd: per-branch settings (port, sockets) live in pgd.conf\n{}\n",
+                      pg::k_include_line);
+  TRY(os::write_file_atomic(conf_path, conf, 0600, owner()));
+  return configure(in);
+}
+
+Status NativePostgres::configure(const Instance& in) {
+  pg::BranchSettings settings{in.port, in.socket_dir, "pgd " + in.name};
+  TRY(os::write_file_atomic(in.data_dir + "/" + pg::k_branch_conf_file,
+                            pg::render_branch_conf(settings), 0600, owner()));
+  // A clone carries its source's lock file; its pid may well be alive.
+  TRY(os::remove_file(in.data_dir + "/postmaster.pid"));
+  TRY(os::remove_file(in.data_dir + "/postmaster.opts"));
+  return {};
+}
+
+Result<pid_t> NativePostgres::start(const Instance& in) {
+  if (auto pid = running_pid(in)) return *pid;
+  TRY(os::make_dirs(in.socket_dir, 0700));
+  TRY(os::change_owner(in.socket_dir, m_user.uid, m_user.gid));
+  TRY(os::make_dirs(fs::path(in.log_path).parent_path().string(), 0700));
+  auto pid = os::spawn_detached({bin(in.pg_version, "postgres"), "-D", in.data_dir},
+                                {m_user, in.data_dir}, in.log_path);
+  if (!pid) return fail(pid.error().wrap(fmt::format("branch '{}': start postgres", in.name)));
+  TRY(wait_ready(in, *pid));
+  return *pid;
+}
+
+Status NativePostgres::wait_ready(const Instance& in, pid_t pid) {
+  auto started = std::chrono::steady_clock::now();
+  int sleep_us = 500;
+  for (;;) {
+    if (os::child_exited(pid))
+      return fail(fmt::format("branch '{}': postgres exited during start-up; log {}:{}", in.name,
+                              in.log_path, log_tail(in.log_path)));
+    if (pg::ping(in.port) == pg::Ping::Ok) return {};
+    if (os::elapsed_ms(started) > k_start_timeout_ms) {
+      os::send_signal(pid, SIGQUIT);
+      return fail(fmt::format("branch '{}': postgres not ready after {} s; log {}:{}", in.name,
+                              k_start_timeout_ms / 1000, in.log_path, log_tail(in.log_path)));
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
+    sleep_us = std::min(sleep_us * 2, 20'000);
+  }
+}
+
+Status NativePostgres::wait_exit(pid_t pid, int timeout_ms) {
+  auto started = std::chrono::steady_clock::now();
+  while (!os::child_exited(pid) && os::process_alive(pid)) {
+    if (os::elapsed_ms(started) > timeout_ms) return fail(ErrorKind::Failure, "timeout");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return {};
+}
+
+Status NativePostgres::stop(const Instance& in) {
+  auto pid = running_pid(in);
+  if (!pid) return {};
+  TRY(os::send_signal(*pid, SIGINT));  // fast shutdown: abort sessions, checkpoint, exit
+  if (wait_exit(*pid, k_fast_stop_timeout_ms)) return {};
+  TRY(os::send_signal(*pid, SIGQUIT));  // immediate: recovery on next start
+  if (wait_exit(*pid, 10'000)) return {};
+  return fail(fmt::format("branch '{}': postgres (pid {}) did not stop; log {}", in.name, *pid,
+                          in.log_path));
+}
+
+std::optional<pid_t> NativePostgres::running_pid(const Instance& in) {
+  auto content = os::read_file(in.data_dir + "/postmaster.pid");
+  if (!content) return std::nullopt;
+  auto pid = pg::parse_postmaster_pid(*content);
+  if (!pid || !os::process_alive(*pid) || os::process_name(*pid) != "postgres")
+    return std::nullopt;
+  return pid;
+}
+
+Status NativePostgres::checkpoint(const Instance& in, const std::string& password) {
+  pg::ConnectParams params;
+  params.port = in.port;
+  params.password = password;
+  TRY_ASSIGN(auto conn, pg::Connection::open(params));
+  auto r = conn.exec("CHECKPOINT");
+  if (!r) return fail(r.error().wrap(fmt::format("branch '{}'", in.name)));
+  return {};
+}
+
+}  // namespace pgd

@@ -1,0 +1,71 @@
+#include "postgres/sql.h"
+
+#include <libpq-fe.h>
+
+#include <fmt/format.h>
+
+namespace pgd::pg {
+namespace {
+
+std::string trimmed(const char* s) {
+  std::string out = s ? s : "";
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+void Connection::Closer::operator()(pg_conn* c) const { PQfinish(c); }
+
+Result<Connection> Connection::open(const ConnectParams& p) {
+  std::string port = std::to_string(p.port), timeout = std::to_string(p.connect_timeout_s);
+  const char* keys[] = {"host",   "port",    "user", "password", "dbname", "connect_timeout",
+                        "sslmode", nullptr};
+  const char* values[] = {p.host.c_str(),   port.c_str(),    p.user.c_str(), p.password.c_str(),
+                          p.dbname.c_str(), timeout.c_str(), "disable",      nullptr};
+  pg_conn* c = PQconnectdbParams(keys, values, 0);
+  std::string where = fmt::format("postgres at {}:{}", p.host, p.port);
+  if (!c) return fail(where + ": connect: out of memory");
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string msg = trimmed(PQerrorMessage(c));
+    PQfinish(c);
+    return fail(fmt::format("{}: connect: {}", where, msg));
+  }
+  return Connection(c, where);
+}
+
+Result<Rows> Connection::query(const std::string& sql) {
+  PGresult* r = PQexec(m_conn.get(), sql.c_str());
+  ExecStatusType st = PQresultStatus(r);
+  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+    std::string msg = trimmed(PQresultErrorMessage(r));
+    PQclear(r);
+    return fail(fmt::format("{}: {}: {}", m_where, sql, msg));
+  }
+  Rows rows;
+  for (int i = 0; i < PQntuples(r); ++i) {
+    std::vector<std::string> row;
+    for (int j = 0; j < PQnfields(r); ++j) row.emplace_back(PQgetvalue(r, i, j));
+    rows.push_back(std::move(row));
+  }
+  PQclear(r);
+  return rows;
+}
+
+Status Connection::exec(const std::string& sql) {
+  TRY(query(sql));
+  return {};
+}
+
+Ping ping(int port) {
+  std::string p = std::to_string(port);
+  const char* keys[] = {"host", "port", "dbname", "connect_timeout", "sslmode", nullptr};
+  const char* values[] = {"127.0.0.1", p.c_str(), "postgres", "2", "disable", nullptr};
+  switch (PQpingParams(keys, values, 0)) {
+    case PQPING_OK: return Ping::Ok;
+    case PQPING_REJECT: return Ping::Rejecting;
+    default: return Ping::NoResponse;
+  }
+}
+
+}  // namespace pgd::pg

@@ -1,0 +1,45 @@
+// A thin libpq connection: parameters go through PQconnectdbParams (never a
+// command line), results come back as text. Errors name host:port.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+struct pg_conn;
+
+namespace pgd::pg {
+
+struct ConnectParams {
+  std::string host = "127.0.0.1";
+  int port = 5432;
+  std::string user = "postgres";
+  std::string password;
+  std::string dbname = "postgres";
+  int connect_timeout_s = 10;
+};
+
+using Rows = std::vector<std::vector<std::string>>;
+
+class Connection {
+ public:
+  static Result<Connection> open(const ConnectParams& params);
+  Result<Rows> query(const std::string& sql);
+  Status exec(const std::string& sql);
+
+ private:
+  struct Closer {
+    void operator()(pg_conn* c) const;
+  };
+  explicit Connection(pg_conn* c, std::string where) : m_conn(c), m_where(std::move(where)) {}
+  std::unique_ptr<pg_conn, Closer> m_conn;
+  std::string m_where;
+};
+
+enum class Ping { Ok, Rejecting, NoResponse };
+// Whether a server on 127.0.0.1:port accepts connections (no authentication needed).
+Ping ping(int port);
+
+}  // namespace pgd::pg

@@ -1,0 +1,46 @@
+// The records pgd keeps: plain structs, no behaviour.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace pgd {
+
+// Where branches live. mode "file": a btrfs image pgd loop-mounts; "dir": an
+// existing btrfs directory the user manages.
+struct PoolConfig {
+  std::string kind = "btrfs";
+  std::string mode;          // "file" | "dir"
+  std::string pool_file;     // mode "file" only
+  std::string mount_point;   // the storage root
+  uint64_t size_bytes = 0;   // mode "file" only
+  std::string pg_user;       // OS user that runs Postgres
+};
+
+struct ProjectRecord {
+  std::string name;
+  int pg_version = 0;
+  std::string created_at;  // ISO 8601 UTC
+};
+
+// The state a branch should be in. Live state (is the postmaster up?) is asked
+// of the runner; `pgd start --all` restores every branch recorded as Running.
+enum class BranchState { Creating, Running, Stopped };
+std::string to_string(BranchState state);
+std::optional<BranchState> parse_branch_state(const std::string& text);
+
+struct BranchRecord {
+  std::string project;
+  std::string name;
+  std::optional<std::string> parent;  // branch name within the project; none for main
+  int port = 0;
+  BranchState state = BranchState::Creating;
+  std::string volume;                 // storage volume, "<project>/<branch>"
+  std::string created_at;
+  int pg_version = 0;
+
+  std::string full_name() const { return project + "/" + name; }
+};
+
+}  // namespace pgd

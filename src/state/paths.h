@@ -1,0 +1,36 @@
+// Every file and directory pgd keeps under $PGD_HOME, named in one place.
+//
+//   state.db                 SQLite: pool, projects, branches (0600)
+//   secrets/<project>.password   the project's superuser password (0600, dir 0700)
+//   logs/<project>/<branch>.log  server log of each branch
+//   run/<port>/              each branch's private Unix socket directory (0700)
+//   tmp/                     short-lived files (initdb's pwfile)
+//   pool/                    default mount point of the embedded btrfs pool
+#pragma once
+
+#include <string>
+
+namespace pgd {
+
+struct Paths {
+  std::string home;
+
+  std::string state_db() const { return home + "/state.db"; }
+  std::string secrets_dir() const { return home + "/secrets"; }
+  std::string password_file(const std::string& project) const {
+    return secrets_dir() + "/" + project + ".password";
+  }
+  std::string log_dir(const std::string& project) const { return home + "/logs/" + project; }
+  std::string log_file(const std::string& project, const std::string& branch) const {
+    return log_dir(project) + "/" + branch + ".log";
+  }
+  std::string socket_dir(int port) const { return home + "/run/" + std::to_string(port); }
+  std::string tmp_dir() const { return home + "/tmp"; }
+  std::string default_mount() const { return home + "/pool"; }
+
+  // $PGD_HOME, else /var/lib/pgd for root (Postgres, running as another user,
+  // cannot reach into /root), else ~/.local/share/pgd.
+  static Paths from_environment();
+};
+
+}  // namespace pgd

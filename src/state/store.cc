@@ -1,0 +1,318 @@
+#include "state/store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <set>
+
+#include <fmt/format.h>
+
+#include "state/port_allocator.h"
+
+namespace pgd {
+namespace {
+
+constexpr int k_busy_timeout_ms = 60'000;
+
+// Each entry moves the schema from version i to i+1.
+const char* const k_migrations[] = {
+    R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE projects (
+  name TEXT PRIMARY KEY,
+  pg_version INTEGER NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE branches (
+  project TEXT NOT NULL REFERENCES projects(name),
+  name TEXT NOT NULL,
+  parent TEXT,
+  port INTEGER NOT NULL UNIQUE,
+  state TEXT NOT NULL,
+  volume TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  pg_version INTEGER NOT NULL,
+  PRIMARY KEY (project, name)
+);
+)sql",
+};
+
+// A prepared statement that finalizes itself; binds by position from 1.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const std::string& sql) { sqlite3_prepare_v2(db, sql.c_str(), -1, &m_s, nullptr); }
+  ~Stmt() { sqlite3_finalize(m_s); }
+  bool ok() const { return m_s != nullptr; }
+  Stmt& bind(int i, const std::string& v) {
+    sqlite3_bind_text(m_s, i, v.c_str(), -1, SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, int64_t v) {
+    sqlite3_bind_int64(m_s, i, v);
+    return *this;
+  }
+  Stmt& bind(int i, const std::optional<std::string>& v) {
+    if (v) return bind(i, *v);
+    sqlite3_bind_null(m_s, i);
+    return *this;
+  }
+  int step() { return sqlite3_step(m_s); }
+  std::string text(int col) const {
+    auto p = sqlite3_column_text(m_s, col);
+    return p ? reinterpret_cast<const char*>(p) : "";
+  }
+  std::optional<std::string> opt_text(int col) const {
+    if (sqlite3_column_type(m_s, col) == SQLITE_NULL) return std::nullopt;
+    return text(col);
+  }
+  int64_t integer(int col) const { return sqlite3_column_int64(m_s, col); }
+
+ private:
+  sqlite3_stmt* m_s = nullptr;
+};
+
+const char* k_branch_columns = "project, name, parent, port, state, volume, created_at, pg_version";
+
+BranchRecord read_branch(const Stmt& s) {
+  BranchRecord b;
+  b.project = s.text(0);
+  b.name = s.text(1);
+  b.parent = s.opt_text(2);
+  b.port = static_cast<int>(s.integer(3));
+  b.state = parse_branch_state(s.text(4)).value_or(BranchState::Creating);
+  b.volume = s.text(5);
+  b.created_at = s.text(6);
+  b.pg_version = static_cast<int>(s.integer(7));
+  return b;
+}
+
+}  // namespace
+
+std::string to_string(BranchState state) {
+  switch (state) {
+    case BranchState::Creating: return "creating";
+    case BranchState::Running: return "running";
+    case BranchState::Stopped: return "stopped";
+  }
+  return "unknown";
+}
+
+std::optional<BranchState> parse_branch_state(const std::string& text) {
+  if (text == "creating") return BranchState::Creating;
+  if (text == "running") return BranchState::Running;
+  if (text == "stopped") return BranchState::Stopped;
+  return std::nullopt;
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  mode_t old_mask = ::umask(077);  // the database and its -wal/-shm files: 0600
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  ::umask(old_mask);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return fail(fmt::format("state {}: open: {}", path, msg));
+  }
+  sqlite3_busy_timeout(db, k_busy_timeout_ms);
+  std::unique_ptr<Store> store(new Store(db, path));
+  TRY(store->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  TRY(store->migrate());
+  return store;
+}
+
+Store::~Store() { sqlite3_close(m_db); }
+
+Error Store::error(const std::string& op) const {
+  return Error{ErrorKind::Failure, fmt::format("state {}: {}: {}", m_path, op, sqlite3_errmsg(m_db))};
+}
+
+Status Store::exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(m_db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return fail(fmt::format("state {}: {}", m_path, msg));
+  }
+  return {};
+}
+
+Status Store::in_transaction(const std::function<Status()>& body) {
+  TRY(exec("BEGIN IMMEDIATE"));
+  Status st = body();
+  if (!st) {
+    exec("ROLLBACK");
+    return st;
+  }
+  if (auto c = exec("COMMIT"); !c) {
+    exec("ROLLBACK");
+    return c;
+  }
+  return {};
+}
+
+Status Store::migrate() {
+  return in_transaction([&]() -> Status {
+    Stmt s(m_db, "PRAGMA user_version");
+    if (!s.ok() || s.step() != SQLITE_ROW) return fail(error("read schema version"));
+    int version = static_cast<int>(s.integer(0));
+    int latest = static_cast<int>(std::size(k_migrations));
+    if (version > latest)
+      return fail(fmt::format("state {}: schema version {} is newer than this pgd knows ({}); "
+                              "upgrade pgd", m_path, version, latest));
+    for (int v = version; v < latest; ++v) {
+      TRY(exec(k_migrations[v]));
+      TRY(exec(fmt::format("PRAGMA user_version = {}", v + 1)));
+    }
+    return {};
+  });
+}
+
+Result<std::optional<PoolConfig>> Store::pool() {
+  auto get = [&](const std::string& key) -> std::optional<std::string> {
+    Stmt q(m_db, "SELECT value FROM meta WHERE key = ?");
+    q.bind(1, key);
+    if (q.step() != SQLITE_ROW) return std::nullopt;
+    return q.text(0);
+  };
+  auto mode = get("pool.mode");
+  if (!mode) return std::optional<PoolConfig>{};
+  PoolConfig p;
+  p.mode = *mode;
+  p.kind = get("pool.kind").value_or("btrfs");
+  p.pool_file = get("pool.file").value_or("");
+  p.mount_point = get("pool.mount_point").value_or("");
+  p.size_bytes = std::stoull(get("pool.size_bytes").value_or("0"));
+  p.pg_user = get("pool.pg_user").value_or("");
+  return std::optional<PoolConfig>(p);
+}
+
+Status Store::save_pool(const PoolConfig& p) {
+  return in_transaction([&]() -> Status {
+    std::pair<const char*, std::string> rows[] = {
+        {"pool.mode", p.mode},         {"pool.kind", p.kind},
+        {"pool.file", p.pool_file},    {"pool.mount_point", p.mount_point},
+        {"pool.size_bytes", std::to_string(p.size_bytes)}, {"pool.pg_user", p.pg_user}};
+    for (auto& [key, value] : rows) {
+      Stmt s(m_db, "INSERT INTO meta (key, value) VALUES (?, ?) "
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+      s.bind(1, std::string(key)).bind(2, value);
+      if (s.step() != SQLITE_DONE) return fail(error("save pool"));
+    }
+    return {};
+  });
+}
+
+Result<int> Store::allocate_port(const PortProbe& port_free) {
+  std::set<int> used;
+  Stmt s(m_db, "SELECT port FROM branches");
+  while (s.step() == SQLITE_ROW) used.insert(static_cast<int>(s.integer(0)));
+  auto port = pick_port(used, port_free);
+  if (!port)
+    return fail(fmt::format("no free port between {} and {}: delete unused branches",
+                            k_first_port, k_last_port));
+  return *port;
+}
+
+Status Store::insert_branch(const BranchRecord& b) {
+  Stmt s(m_db, fmt::format("INSERT INTO branches ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           k_branch_columns));
+  s.bind(1, b.project).bind(2, b.name).bind(3, b.parent).bind(4, b.port);
+  s.bind(5, to_string(b.state)).bind(6, b.volume).bind(7, b.created_at).bind(8, b.pg_version);
+  int rc = s.step();
+  if (rc == SQLITE_CONSTRAINT)
+    return fail(ErrorKind::Conflict, fmt::format("branch '{}' already exists", b.full_name()));
+  if (rc != SQLITE_DONE) return fail(error("insert branch " + b.full_name()));
+  return {};
+}
+
+Result<BranchRecord> Store::insert_project(const ProjectRecord& project, BranchRecord main,
+                                           const PortProbe& port_free) {
+  TRY(in_transaction([&]() -> Status {
+    Stmt s(m_db, "INSERT INTO projects (name, pg_version, created_at) VALUES (?, ?, ?)");
+    s.bind(1, project.name).bind(2, project.pg_version).bind(3, project.created_at);
+    int rc = s.step();
+    if (rc == SQLITE_CONSTRAINT)
+      return fail(ErrorKind::Conflict, fmt::format("project '{}' already exists", project.name));
+    if (rc != SQLITE_DONE) return fail(error("insert project " + project.name));
+    TRY_ASSIGN(main.port, allocate_port(port_free));
+    return insert_branch(main);
+  }));
+  return main;
+}
+
+Result<std::optional<ProjectRecord>> Store::project(const std::string& name) {
+  Stmt s(m_db, "SELECT name, pg_version, created_at FROM projects WHERE name = ?");
+  s.bind(1, name);
+  int rc = s.step();
+  if (rc == SQLITE_DONE) return std::optional<ProjectRecord>{};
+  if (rc != SQLITE_ROW) return fail(error("read project " + name));
+  return std::optional<ProjectRecord>(
+      ProjectRecord{s.text(0), static_cast<int>(s.integer(1)), s.text(2)});
+}
+
+Result<std::vector<ProjectRecord>> Store::projects() {
+  Stmt s(m_db, "SELECT name, pg_version, created_at FROM projects ORDER BY name");
+  std::vector<ProjectRecord> out;
+  while (s.step() == SQLITE_ROW)
+    out.push_back(ProjectRecord{s.text(0), static_cast<int>(s.integer(1)), s.text(2)});
+  return out;
+}
+
+Status Store::delete_project(const std::string& name) {
+  return in_transaction([&]() -> Status {
+    for (const char* sql : {"DELETE FROM branches WHERE project = ?", "DELETE FROM projects WHERE name = ?"}) {
+      Stmt s(m_db, sql);
+      s.bind(1, name);
+      if (s.step() != SQLITE_DONE) return fail(error("delete project " + name));
+    }
+    return {};
+  });
+}
+
+Result<BranchRecord> Store::reserve_branch(BranchRecord branch, const PortProbe& port_free) {
+  TRY(in_transaction([&]() -> Status {
+    TRY_ASSIGN(branch.port, allocate_port(port_free));
+    return insert_branch(branch);
+  }));
+  return branch;
+}
+
+Result<std::optional<BranchRecord>> Store::branch(const std::string& project,
+                                                  const std::string& name) {
+  Stmt s(m_db, fmt::format("SELECT {} FROM branches WHERE project = ? AND name = ?", k_branch_columns));
+  s.bind(1, project).bind(2, name);
+  int rc = s.step();
+  if (rc == SQLITE_DONE) return std::optional<BranchRecord>{};
+  if (rc != SQLITE_ROW) return fail(error("read branch " + project + "/" + name));
+  return std::optional<BranchRecord>(read_branch(s));
+}
+
+Result<std::vector<BranchRecord>> Store::branches(const std::optional<std::string>& project) {
+  std::string sql = fmt::format("SELECT {} FROM branches {} ORDER BY project, created_at, name",
+                                k_branch_columns, project ? "WHERE project = ?" : "");
+  Stmt s(m_db, sql);
+  if (project) s.bind(1, *project);
+  std::vector<BranchRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_branch(s));
+  if (rc != SQLITE_DONE) return fail(error("list branches"));
+  return out;
+}
+
+Status Store::set_branch_state(const std::string& project, const std::string& name,
+                               BranchState state) {
+  Stmt s(m_db, "UPDATE branches SET state = ? WHERE project = ? AND name = ?");
+  s.bind(1, to_string(state)).bind(2, project).bind(3, name);
+  if (s.step() != SQLITE_DONE) return fail(error("update branch " + project + "/" + name));
+  return {};
+}
+
+Status Store::delete_branch(const std::string& project, const std::string& name) {
+  Stmt s(m_db, "DELETE FROM branches WHERE project = ? AND name = ?");
+  s.bind(1, project).bind(2, name);
+  if (s.step() != SQLITE_DONE) return fail(error("delete branch " + project + "/" + name));
+  return {};
+}
+
+}  // namespace pgd

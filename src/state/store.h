@@ -1,0 +1,64 @@
+// Store: pgd's state in SQLite under $PGD_HOME.
+//
+// Contract: safe when several pgd processes run at once: writes run in
+// BEGIN IMMEDIATE transactions and wait (busy timeout) for each other; a
+// branch's name and port are reserved atomically by `reserve_branch`, so two
+// concurrent creates never get the same port. Schema changes are migrations
+// keyed by PRAGMA user_version. The store never spawns a process.
+// Errors: "state <path>: <operation>: <sqlite message>".
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "state/model.h"
+
+struct sqlite3;
+
+namespace pgd {
+
+using PortProbe = std::function<bool(int)>;
+
+class Store {
+ public:
+  // Opens (creating with mode 0600 and migrating as needed) the database at `path`.
+  static Result<std::unique_ptr<Store>> open(const std::string& path);
+  ~Store();
+
+  Result<std::optional<PoolConfig>> pool();
+  Status save_pool(const PoolConfig& pool);
+
+  // Inserts the project and its main branch (state Creating, a fresh port).
+  // Fails with Conflict when the project exists.
+  Result<BranchRecord> insert_project(const ProjectRecord& project, BranchRecord main,
+                                      const PortProbe& port_free);
+  Result<std::optional<ProjectRecord>> project(const std::string& name);
+  Result<std::vector<ProjectRecord>> projects();
+  Status delete_project(const std::string& name);  // with its branches
+
+  // Inserts `branch` (state Creating) with a fresh port. Conflict when it exists.
+  Result<BranchRecord> reserve_branch(BranchRecord branch, const PortProbe& port_free);
+  Result<std::optional<BranchRecord>> branch(const std::string& project, const std::string& name);
+  // All branches, or one project's, ordered by project then creation.
+  Result<std::vector<BranchRecord>> branches(const std::optional<std::string>& project = {});
+  Status set_branch_state(const std::string& project, const std::string& name, BranchState state);
+  Status delete_branch(const std::string& project, const std::string& name);
+
+ private:
+  explicit Store(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
+  Status migrate();
+  Status exec(const std::string& sql);
+  Status in_transaction(const std::function<Status()>& body);
+  Result<int> allocate_port(const PortProbe& port_free);
+  Status insert_branch(const BranchRecord& b);
+  Error error(const std::string& op) const;
+
+  sqlite3* m_db;
+  std::string m_path;
+};
+
+}  // namespace pgd

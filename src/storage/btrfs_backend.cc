@@ -1,0 +1,135 @@
+#include "storage/btrfs_backend.h"
+
+#include <btrfsutil.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "os/fs.h"
+#include "os/process.h"
+
+namespace fs = std::filesystem;
+
+namespace pgd {
+namespace {
+
+// libbtrfsutil reports its own code plus errno; both help.
+Error btrfs_error(const std::string& op, btrfs_util_error err) {
+  int saved = errno;
+  std::string cause = saved ? std::strerror(saved) : btrfs_util_strerror(err);
+  ErrorKind kind = saved == ENOENT ? ErrorKind::NotFound : ErrorKind::Failure;
+  return Error{kind, fmt::format("btrfs {}: {}", op, cause)};
+}
+
+bool is_subvolume(const std::string& path) {
+  return btrfs_util_is_subvolume(path.c_str()) == BTRFS_UTIL_OK;
+}
+
+}  // namespace
+
+bool BtrfsBackend::exists(const std::string& volume) const { return os::exists(path(volume)); }
+
+Status BtrfsBackend::make_parent(const std::string& volume) {
+  std::string parent = fs::path(path(volume)).parent_path().string();
+  if (os::exists(parent)) return {};
+  return os::make_dirs(parent, 0755);
+}
+
+Status BtrfsBackend::create_volume(const std::string& volume) {
+  TRY(make_parent(volume));
+  std::string p = path(volume);
+  errno = 0;
+  auto err = btrfs_util_create_subvolume(p.c_str(), 0, nullptr, nullptr);
+  if (err != BTRFS_UTIL_OK) return fail(btrfs_error("subvolume create " + p, err));
+  return {};
+}
+
+Status BtrfsBackend::clone(const std::string& source, const std::string& target, Access access) {
+  TRY(make_parent(target));
+  std::string from = path(source), to = path(target);
+  int flags = access == Access::ReadOnly ? BTRFS_UTIL_CREATE_SNAPSHOT_READ_ONLY : 0;
+  errno = 0;
+  auto err = btrfs_util_create_snapshot(from.c_str(), to.c_str(), flags, nullptr, nullptr);
+  if (err != BTRFS_UTIL_OK)
+    return fail(btrfs_error(fmt::format("snapshot {} -> {}", from, to), err));
+  return {};
+}
+
+Status BtrfsBackend::rename(const std::string& from, const std::string& to) {
+  std::string a = path(from), b = path(to);
+  if (os::exists(b)) return fail(ErrorKind::Conflict, fmt::format("rename {} -> {}: target exists", a, b));
+  if (::rename(a.c_str(), b.c_str()) != 0)
+    return fail(fmt::format("rename {} -> {}: {}", a, b, std::strerror(errno)));
+  return {};
+}
+
+Status BtrfsBackend::destroy(const std::string& volume) {
+  std::string p = path(volume);
+  if (!os::exists(p)) return {};
+  if (!is_subvolume(p)) {
+    if (::rmdir(p.c_str()) != 0)
+      return fail(fmt::format("remove {}: {}", p, std::strerror(errno)));
+    return {};
+  }
+  // A read-only snapshot must be made writable before a non-root user may delete it.
+  btrfs_util_set_subvolume_read_only(p.c_str(), false);
+  errno = 0;
+  auto err = btrfs_util_delete_subvolume(p.c_str(), 0);
+  if (err == BTRFS_UTIL_OK) return {};
+  if (errno != EPERM) return fail(btrfs_error("subvolume delete " + p, err));
+  // Without user_subvol_rm_allowed an unprivileged user can only empty it and rmdir.
+  TRY(os::remove_tree(p));
+  return {};
+}
+
+Result<uint64_t> BtrfsBackend::exclusive_bytes(const std::string& volume) {
+  TRY_ASSIGN(std::string out, os::run_checked({"btrfs", "filesystem", "du", "-s", "--raw",
+                                               path(volume)}));
+  // "Total Exclusive Set-shared Filename" header, then one row.
+  std::istringstream in(out);
+  std::string header, line;
+  std::getline(in, header);
+  std::getline(in, line);
+  std::istringstream row(line);
+  uint64_t total = 0, exclusive = 0;
+  if (!(row >> total >> exclusive))
+    return fail(fmt::format("btrfs filesystem du {}: unexpected output: {}", path(volume), out));
+  return exclusive;
+}
+
+Result<std::vector<std::string>> BtrfsBackend::list() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& group : fs::directory_iterator(m_root, ec)) {
+    if (!group.is_directory() || group.path().filename().string().starts_with(".")) continue;
+    for (const auto& vol : fs::directory_iterator(group.path(), ec)) {
+      if (is_subvolume(vol.path().string()))
+        out.push_back(group.path().filename().string() + "/" + vol.path().filename().string());
+    }
+  }
+  if (ec) return fail(fmt::format("list {}: {}", m_root, ec.message()));
+  return out;
+}
+
+Result<std::unique_ptr<StorageBackend>> open_storage(const std::string& kind,
+                                                     const std::string& root) {
+  if (kind != "btrfs")
+    return fail(ErrorKind::Usage, fmt::format("storage kind '{}' is not supported (use btrfs)", kind));
+  if (!os::exists(root))
+    return fail(ErrorKind::NotFound,
+                fmt::format("storage {}: does not exist; run 'pgd setup' to attach the pool", root));
+  if (!os::is_btrfs(root))
+    return fail(fmt::format(
+        "storage {}: not a btrfs filesystem; run 'pgd setup' to attach the pool, or "
+        "'pgd setup --dir DIR' with a directory on btrfs",
+        root));
+  return std::unique_ptr<StorageBackend>(std::make_unique<BtrfsBackend>(root));
+}
+
+}  // namespace pgd

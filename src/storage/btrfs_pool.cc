@@ -1,0 +1,47 @@
+#include "storage/btrfs_pool.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "base/scope_guard.h"
+#include "os/fs.h"
+#include "os/process.h"
+
+namespace pgd {
+
+Status create_pool_image(const std::string& image, uint64_t size_bytes) {
+  TRY(os::make_dirs(std::filesystem::path(image).parent_path().string(), 0755));
+  int fd = ::open(image.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(fmt::format("pool image {}: create: {}", image, std::strerror(errno)));
+  ScopeGuard remove_image([&] { ::unlink(image.c_str()); });
+  int rc = ::ftruncate(fd, static_cast<off_t>(size_bytes));
+  int saved = errno;
+  ::close(fd);
+  if (rc != 0) return fail(fmt::format("pool image {}: truncate: {}", image, std::strerror(saved)));
+  auto r = os::run_checked({"mkfs.btrfs", "-q", "-L", "pgd", image});
+  if (!r) return fail(r.error().wrap("pool image " + image));
+  remove_image.dismiss();
+  return {};
+}
+
+Status mount_pool_image(const std::string& image, const std::string& mount_point) {
+  TRY(os::make_dirs(mount_point, 0755));
+  auto r = os::run_checked(
+      {"mount", "-o", "loop,noatime,user_subvol_rm_allowed", image, mount_point});
+  if (!r) return fail(r.error().wrap(fmt::format("pool {}: mount at {}", image, mount_point)));
+  return {};
+}
+
+Status unmount_pool(const std::string& mount_point) {
+  auto r = os::run_checked({"umount", mount_point});
+  if (!r) return fail(r.error().wrap("pool " + mount_point + ": unmount"));
+  return {};
+}
+
+}  // namespace pgd

@@ -1,0 +1,21 @@
+// The embedded default pool: a sparse image file holding a btrfs filesystem,
+// loop-mounted with noatime and user_subvol_rm_allowed. REQUIRES: root for
+// create/mount/unmount (mkfs, mount). Errors name the file and mount point.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/result.h"
+
+namespace pgd {
+
+// Makes a sparse `size_bytes` file at `image` and formats it btrfs.
+// REQUIRES: `image` does not exist.
+Status create_pool_image(const std::string& image, uint64_t size_bytes);
+// Loop-mounts `image` at `mount_point` (created if missing). The loop device is
+// set to auto-clear, so unmounting detaches it.
+Status mount_pool_image(const std::string& image, const std::string& mount_point);
+Status unmount_pool(const std::string& mount_point);
+
+}  // namespace pgd

@@ -1,0 +1,50 @@
+// StorageBackend: where branch data directories live and how they are cloned.
+//
+// Contract: a volume is named by a relative path "<group>/<name>" (e.g. "prod/main")
+// that core has validated; it maps to one directory, `path(volume)`. `clone` makes
+// an independent, writable, copy-on-write copy of a volume that is atomic with
+// respect to concurrent writers of the source (a crash-consistent point in time),
+// so a running Postgres can be cloned after a CHECKPOINT. Clones do not depend on
+// their source: destroying either leaves the other intact.
+// A backend knows nothing of Postgres. Errors name the operation and the paths.
+// Thread-safety: none; separate processes may use the same pool concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace pgd {
+
+enum class Access { ReadWrite, ReadOnly };
+
+class StorageBackend {
+ public:
+  virtual ~StorageBackend() = default;
+  virtual std::string kind() const = 0;
+  virtual std::string root() const = 0;
+  virtual std::string path(const std::string& volume) const = 0;
+  virtual bool exists(const std::string& volume) const = 0;
+  // An empty writable volume. Fails if it exists.
+  virtual Status create_volume(const std::string& volume) = 0;
+  // A copy-on-write clone of `source` at `target`. Fails if target exists.
+  virtual Status clone(const std::string& source, const std::string& target, Access access) = 0;
+  // Atomically renames a volume within the pool. Fails if `to` exists.
+  virtual Status rename(const std::string& from, const std::string& to) = 0;
+  // Removes a volume, or an empty group directory; a missing one is success.
+  virtual Status destroy(const std::string& volume) = 0;
+  // Bytes used by this volume alone (not shared with any other).
+  virtual Result<uint64_t> exclusive_bytes(const std::string& volume) = 0;
+  // Every volume under the root, as "<group>/<name>".
+  virtual Result<std::vector<std::string>> list() = 0;
+};
+
+// The registry: the backend for `kind` ("btrfs") rooted at `root`.
+// Fails with a message saying what to do when `root` does not suit the kind.
+Result<std::unique_ptr<StorageBackend>> open_storage(const std::string& kind,
+                                                     const std::string& root);
+
+}  // namespace pgd

@@ -1,0 +1,45 @@
+#include "postgres/config.h"
+
+#include <gtest/gtest.h>
+
+#include "state/port_allocator.h"
+
+namespace pgd {
+namespace {
+
+TEST(RenderBranchConf, ListensOnLocalhostOnlyWithScram) {
+  std::string conf = pg::render_branch_conf({54321, "/var/lib/pgd/run/54321", "pgd prod/dev"});
+  EXPECT_NE(conf.find("port = 54321\n"), std::string::npos);
+  EXPECT_NE(conf.find("listen_addresses = '127.0.0.1'\n"), std::string::npos);
+  EXPECT_NE(conf.find("unix_socket_directories = '/var/lib/pgd/run/54321'\n"), std::string::npos);
+  EXPECT_NE(conf.find("password_encryption = 'scram-sha-256'\n"), std::string::npos);
+  EXPECT_NE(conf.find("cluster_name = 'pgd prod/dev'\n"), std::string::npos);
+}
+
+TEST(ConfQuote, DoublesSingleQuotes) { EXPECT_EQ(pg::conf_quote("it's"), "'it''s'"); }
+
+TEST(ParsePostmasterPid, ReadsFirstLine) {
+  EXPECT_EQ(pg::parse_postmaster_pid("4242\n/data\n1700000000\n54321\n"), 4242);
+}
+
+TEST(ParsePostmasterPid, RejectsGarbage) {
+  EXPECT_FALSE(pg::parse_postmaster_pid(""));
+  EXPECT_FALSE(pg::parse_postmaster_pid("abc\n"));
+  EXPECT_FALSE(pg::parse_postmaster_pid("12x\n"));
+  EXPECT_FALSE(pg::parse_postmaster_pid("-5\n"));
+}
+
+TEST(PickPort, TakesLowestUnrecordedFreePort) {
+  auto all_free = [](int) { return true; };
+  EXPECT_EQ(pick_port({}, all_free, 100, 105), 100);
+  EXPECT_EQ(pick_port({100, 101}, all_free, 100, 105), 102);
+}
+
+TEST(PickPort, SkipsPortsInUseByOtherProgramsAndFailsWhenFull) {
+  auto busy_102 = [](int p) { return p != 102; };
+  EXPECT_EQ(pick_port({100, 101}, busy_102, 100, 105), 103);
+  EXPECT_EQ(pick_port({100, 101, 103}, busy_102, 100, 103), std::nullopt);
+}
+
+}  // namespace
+}  // namespace pgd
