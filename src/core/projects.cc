@@ -43,6 +43,8 @@ Result<BranchCreated> create_project(Context& ctx, const std::string& name,
   TRY_ASSIGN(std::string password, generate_password());
   std::string now = ctx.clock.now_iso8601();
   BranchRecord main{name, "main", std::nullopt, 0, BranchState::Creating, name + "/main", now, version};
+  TRY_ASSIGN(auto existing, ctx.store.project(name));
+  if (existing) return fail(ErrorKind::Conflict, fmt::format("project '{}' already exists", name));
   if (ctx.storage.exists(name))
     return fail(ErrorKind::Conflict,
                 fmt::format("project '{}': {} already exists but pgd has no record of it; run "

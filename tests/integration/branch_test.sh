@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# A branch is a full, writable, isolated copy of its parent; branches of branches work.
+source "$(dirname "$0")/lib.sh"
+setup_pool
+
+pgd project create shop >/dev/null
+sql shop/main "CREATE TABLE orders (id int PRIMARY KEY, note text)"
+sql shop/main "INSERT INTO orders SELECT g, 'order ' || g FROM generate_series(1, 1000) g"
+# Committed immediately before the branch command: must be in the branch.
+sql shop/main "INSERT INTO orders VALUES (1001, 'last before branch')"
+
+pgd branch create shop/dev >/dev/null
+assert_eq "$(sql shop/dev "SELECT count(*), max(id) FROM orders")" "1001|1001" "branch has parent's rows"
+assert_eq "$(sql shop/dev "SELECT note FROM orders WHERE id = 1001")" "last before branch" \
+  "branch has the last commit before branching"
+pass "new branch has the parent's data"
+
+sql shop/dev "DELETE FROM orders WHERE id <= 500"
+sql shop/dev "CREATE TABLE dev_only (x int)"
+assert_eq "$(sql shop/main "SELECT count(*) FROM orders")" "1001" "parent unaffected by branch writes"
+assert_eq "$(sql shop/main "SELECT count(*) FROM pg_tables WHERE tablename = 'dev_only'")" "0" \
+  "parent has no branch table"
+sql shop/main "INSERT INTO orders VALUES (2000, 'after branch')"
+assert_eq "$(sql shop/dev "SELECT count(*) FROM orders WHERE id = 2000")" "0" \
+  "branch unaffected by parent writes"
+pass "writes are isolated both ways"
+
+pgd branch create shop/feature --from shop/dev >/dev/null
+assert_eq "$(sql shop/feature "SELECT count(*) FROM orders")" "501" "branch of branch has dev's rows"
+assert_eq "$(sql shop/feature "SELECT count(*) FROM pg_tables WHERE tablename = 'dev_only'")" "1" \
+  "branch of branch has dev's table"
+assert_eq "$(pgd branch get shop/feature --json | jq -r .parent)" "shop/dev" "parent recorded"
+pass "branch of a branch"
+
+json=$(pgd branch get shop/dev --json)
+for key in name project branch parent status host port user database uri created_at size_bytes; do
+  [ "$(jq "has(\"$key\")" <<<"$json")" == true ] || fail "branch get --json lacks '$key'"
+done
+assert_eq "$(jq -r .status <<<"$json")" "running" "status"
+assert_eq "$(jq -r .host <<<"$json")" "127.0.0.1" "host"
+assert_eq "$(jq -r .uri <<<"$json")" "postgresql://postgres@127.0.0.1:$(jq -r .port <<<"$json")/postgres" "uri"
+[ "$(jq -r .size_bytes <<<"$json")" -lt $((8 << 20)) ] || fail "a lightly changed branch should be small"
+pass "branch get --json has the documented keys"
+
+created=$(pgd branch create shop/timed --json)
+for phase in checkpoint snapshot configure start; do
+  [ "$(jq ".timings_ms | has(\"$phase\")" <<<"$created")" == true ] || fail "timings_ms lacks $phase"
+done
+human=$(pgd branch create shop/timed2)
+assert_contains "$human" "snapshot" "human output shows phases"
+pass "branch create reports per-phase timings"
+
+list=$(pgd branch list shop --json)
+assert_eq "$(jq length <<<"$list")" "5" "branch list shows every branch"
+assert_eq "$(pgd branch list --json | jq -r '.[0].name')" "shop/main" "main listed first"
+pgd status | grep -q "shop (PostgreSQL 15)" || fail "status shows the project"
+pgd status --json | jq -e '.projects[0].branches | length == 5' >/dev/null || fail "status --json"
+pass "list and status show the tree"
+
+# A stopped source branches too, and the clone starts.
+pgd stop shop/dev >/dev/null
+pgd branch create shop/from-stopped --from shop/dev >/dev/null
+assert_eq "$(sql shop/from-stopped "SELECT count(*) FROM orders")" "501" "clone of a stopped branch"
+pass "branching from a stopped source"

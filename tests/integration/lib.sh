@@ -1,0 +1,89 @@
+# Shared by every integration scenario: a fresh btrfs pool on a loop-mounted
+# image in a temp dir, its own PGD_HOME, and a cleanup that stops every
+# postmaster it started (by pid), unmounts and removes everything.
+# Usage: source lib.sh "$PGD_BINARY"
+set -euo pipefail
+
+PGD=$(realpath "${1:?usage: $0 PATH_TO_PGD}")
+SCENARIO=$(basename "$0" .sh)
+
+skip() { echo "SKIP: $SCENARIO: $*"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "needs root (mount, loop devices)"
+command -v mkfs.btrfs >/dev/null || skip "btrfs-progs not installed"
+[ -x /usr/lib/postgresql/15/bin/postgres ] || skip "postgresql-15 not installed"
+
+T=$(mktemp -d /tmp/pgd-it.XXXXXX)
+chmod 755 "$T"  # the Postgres user must reach the pool and sockets below it
+export PGD_HOME=$T/home
+MNT=$PGD_HOME/pool
+
+# Stops every postmaster whose data directory is in this pool, by its pid.
+stop_postmasters() {
+  local f pid
+  for f in "$MNT"/*/*/postmaster.pid; do
+    [ -f "$f" ] || continue
+    pid=$(head -n1 "$f")
+    [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null || true
+    for _ in $(seq 1 300); do process_gone "$pid" && break; sleep 0.1; done
+  done
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  if [ "$rc" -ne 0 ] && [ -d "$PGD_HOME/logs" ]; then
+    echo "--- server logs ($SCENARIO failed) ---"
+    tail -n 20 "$PGD_HOME"/logs/*/*.log 2>/dev/null
+  fi
+  "$PGD" setup --detach >/dev/null 2>&1
+  stop_postmasters
+  mountpoint -q "$MNT" && umount "$MNT"
+  rm -rf "$T"
+  exit "$rc"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $SCENARIO: $*" >&2; exit 1; }
+pass() { echo "ok - $*"; }
+
+assert_eq() {  # actual expected what
+  [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"
+}
+assert_contains() {  # haystack needle what
+  [[ "$1" == *"$2"* ]] || fail "$3: expected to contain '$2', got: $1"
+}
+
+# Runs a command expecting exit code $1; leaves stdout in $OUT, stderr in $ERR.
+expect_exit() {
+  local want=$1; shift
+  set +e
+  "$@" >"$T/stdout" 2>"$T/stderr"
+  local got=$?
+  set -e
+  OUT=$(cat "$T/stdout"); ERR=$(cat "$T/stderr")
+  [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want; stderr: $ERR"
+}
+
+# True when pid is gone or a zombie waiting for init to reap it.
+process_gone() {
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null || true)
+  [ -z "$state" ] || [[ "$state" == Z* ]]
+}
+
+pgd() { "$PGD" "$@"; }
+port_of() { "$PGD" branch get "$1" --json | jq -r .port; }
+
+# sql PROJECT/BRANCH "SQL": runs SQL on the branch; the password reaches psql
+# through its environment, never its command line.
+sql() {
+  local port password
+  port=$(port_of "$1")
+  password=$("$PGD" branch password "$1")
+  PGPASSWORD=$password psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -XtAq \
+    -v ON_ERROR_STOP=1 -c "$2"
+}
+
+setup_pool() {
+  "$PGD" setup --pool-file "$T/pool.img" --size "${1:-3G}" >/dev/null
+}

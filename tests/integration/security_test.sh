@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Security defaults: localhost only, scram-sha-256, never root, secrets 0600,
+# no password on a command line or in --json output.
+source "$(dirname "$0")/lib.sh"
+setup_pool
+
+pgd project create sec >/dev/null
+pgd branch create sec/dev >/dev/null
+password=$(pgd branch password sec/dev)
+[ ${#password} -ge 24 ] || fail "password too short"
+
+assert_eq "$(sql sec/dev "SHOW listen_addresses")" "127.0.0.1" "listen_addresses"
+port=$(port_of sec/dev)
+listeners=$(ss -Hltn "sport = :$port" | awk '{print $4}' | sort -u | tr '\n' ' ')
+assert_eq "$listeners" "127.0.0.1:$port " "listening sockets"
+pass "Postgres listens on 127.0.0.1 only"
+
+assert_eq "$(sql sec/dev "SELECT DISTINCT auth_method FROM pg_hba_file_rules WHERE type = 'host'")" \
+  "scram-sha-256" "host auth method"
+assert_eq "$(sql sec/dev "SELECT left(rolpassword, 13) FROM pg_authid WHERE rolname = 'postgres'")" \
+  "SCRAM-SHA-256" "stored password is a SCRAM verifier"
+if PGPASSWORD=wrong psql -h 127.0.0.1 -p "$port" -U postgres -XtAc "SELECT 1" >/dev/null 2>&1; then
+  fail "a wrong password was accepted"
+fi
+pass "scram-sha-256 authentication, wrong password refused"
+
+pid=$(head -n1 "$MNT/sec/dev/postmaster.pid")
+assert_eq "$(ps -o user= -p "$pid")" "pgd" "postmaster user"
+pass "Postgres runs as the unprivileged user 'pgd'"
+
+assert_eq "$(stat -c %a "$PGD_HOME/secrets/sec.password")" "600" "password file mode"
+assert_eq "$(stat -c %a "$PGD_HOME/secrets")" "700" "secrets dir mode"
+assert_eq "$(stat -c %a "$PGD_HOME/state.db")" "600" "state db mode"
+assert_eq "$(stat -c %a "$MNT/sec/dev")" "700" "data dir mode"
+assert_eq "$(stat -c %a "$PGD_HOME/run/$port")" "700" "socket dir mode"
+pass "secrets, state, data and sockets are private"
+
+if ps -eo args | grep -F -- "$password" | grep -v grep >/dev/null; then fail "password on a command line"; fi
+for cmd in "branch get sec/dev" "branch list" "status" "project get sec" "doctor"; do
+  # shellcheck disable=SC2086
+  out=$("$PGD" $cmd --json || true)
+  [[ "$out" == *"$password"* ]] && fail "'pgd $cmd --json' shows the password"
+done
+grep -rqF -- "$password" "$PGD_HOME/logs" && fail "password in a server log"
+assert_eq "$(pgd branch password sec/dev --json | jq -r .password)" "$password" "password command"
+pass "the password appears only through 'pgd branch password'"
