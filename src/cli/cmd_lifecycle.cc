@@ -14,14 +14,18 @@ struct LifecycleOptions {
   bool all = false;
 };
 
-// Appends `parent`'s children (depth-first) as tree rows.
+// Appends `parent`'s children (depth-first) as tree rows: ├─ for all but the last.
 void add_tree_rows(const std::vector<nlohmann::json>& branches, const std::string& parent,
                    const std::string& indent, std::vector<std::vector<std::string>>& rows) {
-  for (const auto& b : branches) {
-    if (b["parent"].is_null() || b["parent"] != parent) continue;
-    rows.push_back({indent + "└─ " + b["branch"].get<std::string>(), b["status"],
+  std::vector<const nlohmann::json*> children;
+  for (const auto& b : branches)
+    if (!b["parent"].is_null() && b["parent"] == parent) children.push_back(&b);
+  for (size_t i = 0; i < children.size(); ++i) {
+    const auto& b = *children[i];
+    bool last = i + 1 == children.size();
+    rows.push_back({indent + (last ? "└─ " : "├─ ") + b["branch"].get<std::string>(), b["status"],
                     std::to_string(b["port"].get<int>()), b["created_at"]});
-    add_tree_rows(branches, b["name"], indent + "   ", rows);
+    add_tree_rows(branches, b["name"], indent + (last ? "   " : "│  "), rows);
   }
 }
 

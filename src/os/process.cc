@@ -143,16 +143,19 @@ Result<pid_t> spawn_detached(const std::vector<std::string>& argv, const RunOpti
   return pid;
 }
 
-bool process_alive(pid_t pid) {
-  if (pid <= 0) return false;
-  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
-  // A zombie child of ours counts as gone.
+bool is_zombie(pid_t pid) {
   std::ifstream stat(fmt::format("/proc/{}/stat", pid));
   std::string line;
   std::getline(stat, line);
   auto close_paren = line.rfind(')');
-  return !(close_paren != std::string::npos && close_paren + 2 < line.size() &&
-           line[close_paren + 2] == 'Z');
+  return close_paren != std::string::npos && close_paren + 2 < line.size() &&
+         line[close_paren + 2] == 'Z';
+}
+
+bool process_alive(pid_t pid) {
+  if (pid <= 0) return false;
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
+  return !is_zombie(pid);  // a dead process not yet reaped counts as gone
 }
 
 std::string process_name(pid_t pid) {

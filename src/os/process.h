@@ -48,6 +48,8 @@ Result<pid_t> spawn_detached(const std::vector<std::string>& argv, const RunOpti
                              const std::string& log_path);
 
 bool process_alive(pid_t pid);
+// Exited but not yet reaped by its parent (e.g. init, after pgd has exited).
+bool is_zombie(pid_t pid);
 // The process's command name from /proc/<pid>/comm ("" when gone).
 std::string process_name(pid_t pid);
 // Reaps `pid` if it is our exited child; true when it has exited (or is not ours and gone).

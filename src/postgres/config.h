@@ -29,4 +29,8 @@ std::string conf_quote(const std::string& value);
 // The postmaster's pid from postmaster.pid's first line, if well-formed.
 std::optional<pid_t> parse_postmaster_pid(const std::string& content);
 
+// Whether postmaster.pid says the server accepts connections: its 8th line is
+// the status, "ready" padded with spaces (PG 10+). Before that: "starting".
+bool postmaster_ready(const std::string& content);
+
 }  // namespace pgd::pg

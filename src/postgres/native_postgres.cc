@@ -92,8 +92,19 @@ Status NativePostgres::configure(const Instance& in) {
   return {};
 }
 
+// A postmaster killed moments ago lingers as a zombie until init reaps it, and
+// Postgres takes the lock file of a pid that kill(0) still finds for a live
+// server. Waiting a little for the reaper beats failing the start.
+static void wait_for_reaper(const std::string& pid_file) {
+  auto content = os::read_file(pid_file);
+  auto old = content ? pg::parse_postmaster_pid(*content) : std::nullopt;
+  for (int i = 0; old && i < 2000 && os::is_zombie(*old); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
 Result<pid_t> NativePostgres::start(const Instance& in) {
   if (auto pid = running_pid(in)) return *pid;
+  wait_for_reaper(in.data_dir + "/postmaster.pid");
   TRY(os::make_dirs(in.socket_dir, 0700));
   TRY(os::change_owner(in.socket_dir, m_user.uid, m_user.gid));
   TRY(os::make_dirs(fs::path(in.log_path).parent_path().string(), 0700));
@@ -106,19 +117,25 @@ Result<pid_t> NativePostgres::start(const Instance& in) {
 
 Status NativePostgres::wait_ready(const Instance& in, pid_t pid) {
   auto started = std::chrono::steady_clock::now();
-  int sleep_us = 500;
+  // The postmaster rewrites the status line of postmaster.pid to "ready" when it
+  // accepts connections. Reading that small file costs microseconds and, unlike
+  // test connections, logs nothing; so poll it often: readiness is noticed within
+  // ~1 ms instead of pg_ctl's 100 ms.
+  constexpr int k_poll_us = 1000;
+  const std::string pid_file = in.data_dir + "/postmaster.pid";
   for (;;) {
     if (os::child_exited(pid))
       return fail(fmt::format("branch '{}': postgres exited during start-up; log {}:{}", in.name,
                               in.log_path, log_tail(in.log_path)));
-    if (pg::ping(in.port) == pg::Ping::Ok) return {};
+    if (auto content = os::read_file(pid_file);
+        content && pg::parse_postmaster_pid(*content) == pid && pg::postmaster_ready(*content))
+      return {};
     if (os::elapsed_ms(started) > k_start_timeout_ms) {
       os::send_signal(pid, SIGQUIT);
       return fail(fmt::format("branch '{}': postgres not ready after {} s; log {}:{}", in.name,
                               k_start_timeout_ms / 1000, in.log_path, log_tail(in.log_path)));
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
-    sleep_us = std::min(sleep_us * 2, 20'000);
+    std::this_thread::sleep_for(std::chrono::microseconds(k_poll_us));
   }
 }
 

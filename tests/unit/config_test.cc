@@ -29,6 +29,14 @@ TEST(ParsePostmasterPid, RejectsGarbage) {
   EXPECT_FALSE(pg::parse_postmaster_pid("-5\n"));
 }
 
+TEST(PostmasterReady, ReadsThePaddedStatusLine) {
+  std::string head = "4242\n/data\n1700000000\n54321\n/run/x\n127.0.0.1\n  1234  5678\n";
+  EXPECT_TRUE(pg::postmaster_ready(head + "ready   \n"));
+  EXPECT_FALSE(pg::postmaster_ready(head + "starting\n"));
+  EXPECT_FALSE(pg::postmaster_ready(head + "standby \n"));
+  EXPECT_FALSE(pg::postmaster_ready(head));
+}
+
 TEST(PickPort, TakesLowestUnrecordedFreePort) {
   auto all_free = [](int) { return true; };
   EXPECT_EQ(pick_port({}, all_free, 100, 105), 100);

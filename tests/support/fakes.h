@@ -1,0 +1,136 @@
+// Fakes of the OS-facing interfaces, for unit tests of the use cases. They
+// record what was asked and can be told to fail at a named step.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/context.h"
+
+namespace pgd::test {
+
+// Volumes are names mapped to a "content" string; clone copies it.
+class FakeStorage : public StorageBackend {
+ public:
+  std::map<std::string, std::string> volumes;
+  std::string fail_clone_to;  // clone() with this target fails
+
+  std::string kind() const override { return "fake"; }
+  std::string root() const override { return "/fake"; }
+  std::string path(const std::string& v) const override { return "/fake/" + v; }
+  bool exists(const std::string& v) const override { return volumes.count(v) > 0; }
+  Status create_volume(const std::string& v) override {
+    if (exists(v)) return fail(ErrorKind::Conflict, v + " exists");
+    volumes[v] = "";
+    return {};
+  }
+  Status clone(const std::string& from, const std::string& to, Access) override {
+    if (to == fail_clone_to) return fail("btrfs snapshot: No space left on device");
+    if (!exists(from)) return fail(ErrorKind::NotFound, from + " missing");
+    if (exists(to)) return fail(ErrorKind::Conflict, to + " exists");
+    volumes[to] = volumes[from];
+    return {};
+  }
+  Status rename(const std::string& from, const std::string& to) override {
+    if (exists(to)) return fail(ErrorKind::Conflict, to + " exists");
+    volumes[to] = volumes[from];
+    volumes.erase(from);
+    return {};
+  }
+  Status destroy(const std::string& v) override {
+    volumes.erase(v);
+    return {};
+  }
+  Result<uint64_t> exclusive_bytes(const std::string&) override { return 0; }
+  Result<std::vector<std::string>> list() override {
+    std::vector<std::string> out;
+    for (auto& [v, _] : volumes)
+      if (v.find('/') != std::string::npos) out.push_back(v);
+    return out;
+  }
+};
+
+// Instances are data_dir strings; "running" is a set. Records every call.
+class FakePostgres : public PostgresRunner {
+ public:
+  std::set<std::string> running;
+  std::vector<std::string> calls;  // "start /fake/p/b", "checkpoint /fake/p/main", ...
+  std::string fail_start_of;       // start() of this data dir fails
+  bool fail_initdb = false;
+
+  std::vector<int> installed_versions() override { return {14, 15}; }
+  Status init_cluster(const Instance& in, const std::string&) override {
+    calls.push_back("initdb " + in.data_dir);
+    if (fail_initdb) return fail("initdb exited with 1: disk full");
+    return {};
+  }
+  Status configure(const Instance& in) override {
+    calls.push_back("configure " + in.data_dir);
+    return {};
+  }
+  Result<pid_t> start(const Instance& in) override {
+    calls.push_back("start " + in.data_dir);
+    if (in.data_dir == fail_start_of) return fail("postgres exited during start-up");
+    running.insert(in.data_dir);
+    return 4242;
+  }
+  Status stop(const Instance& in) override {
+    calls.push_back("stop " + in.data_dir);
+    running.erase(in.data_dir);
+    return {};
+  }
+  std::optional<pid_t> running_pid(const Instance& in) override {
+    if (running.count(in.data_dir)) return 4242;
+    return std::nullopt;
+  }
+  Status checkpoint(const Instance& in, const std::string&) override {
+    calls.push_back("checkpoint " + in.data_dir);
+    return {};
+  }
+};
+
+class FakeClock : public os::Clock {
+ public:
+  std::string now_iso8601() override { return fmt::format("2026-01-01T00:00:{:02d}.000Z", m_tick++ % 60); }
+  std::chrono::steady_clock::time_point steady_now() override { return std::chrono::steady_clock::now(); }
+
+ private:
+  int m_tick = 0;
+};
+
+// A private temp directory, removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/pgd-unit.XXXXXX";
+    m_path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(m_path); }
+  const std::string& path() const { return m_path; }
+
+ private:
+  std::string m_path;
+};
+
+// A Context over fakes and a real SQLite store in a temp dir.
+struct FakeWorld {
+  TempDir dir;
+  std::unique_ptr<Store> store;
+  FakeStorage storage;
+  FakePostgres postgres;
+  FakeClock clock;
+  std::unique_ptr<Context> ctx;
+
+  FakeWorld() {
+    store = std::move(*Store::open(dir.path() + "/state.db"));
+    ctx.reset(new Context{Paths{dir.path()}, *store, storage, postgres, clock,
+                          [](int) { return true; }, nullptr});
+  }
+};
+
+}  // namespace pgd::test

@@ -1,0 +1,179 @@
+#include "core/branches.h"
+
+#include <gtest/gtest.h>
+
+#include "core/projects.h"
+#include "support/fakes.h"
+
+namespace pgd {
+namespace {
+
+using test::FakeWorld;
+
+class Branches : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(create_project(*w.ctx, "prod", std::nullopt));
+    w.storage.volumes["prod/main"] = "main-data";
+    w.postgres.calls.clear();
+  }
+  Result<BranchCreated> create(const std::string& name, std::optional<BranchRef> from = {}) {
+    return create_branch(*w.ctx, BranchRef{"prod", name}, from);
+  }
+  size_t branch_count() { return w.store->branches("prod")->size(); }
+  FakeWorld w;
+};
+
+TEST_F(Branches, CreateClonesParentAndRecordsItRunning) {
+  auto r = create("dev");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(w.storage.volumes["prod/dev"], "main-data");
+  auto rec = *w.store->branch("prod", "dev");
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->parent, "main");
+  EXPECT_EQ(rec->state, BranchState::Running);
+  EXPECT_NE(rec->port, w.store->branch("prod", "main")->value().port);
+}
+
+TEST_F(Branches, CreateCheckpointsBeforeSnapshottingARunningSource) {
+  ASSERT_TRUE(create("dev"));
+  ASSERT_GE(w.postgres.calls.size(), 3u);
+  EXPECT_EQ(w.postgres.calls[0], "checkpoint /fake/prod/main");
+  EXPECT_EQ(w.postgres.calls[1], "configure /fake/prod/dev");
+  EXPECT_EQ(w.postgres.calls[2], "start /fake/prod/dev");
+}
+
+TEST_F(Branches, CreateFromAStoppedSourceSkipsTheCheckpoint) {
+  w.postgres.running.clear();
+  ASSERT_TRUE(create("dev"));
+  EXPECT_EQ(w.postgres.calls[0], "configure /fake/prod/dev");
+}
+
+TEST_F(Branches, CreateReportsEveryPhase) {
+  auto r = create("dev");
+  ASSERT_TRUE(r);
+  std::vector<std::string> phases;
+  for (auto& [p, _] : r->timings) phases.push_back(p);
+  EXPECT_EQ(phases, (std::vector<std::string>{"checkpoint", "snapshot", "configure", "start"}));
+}
+
+TEST_F(Branches, FailedStartLeavesNoRecordNoVolumeNoProcess) {
+  w.postgres.fail_start_of = "/fake/prod/dev";
+  auto r = create("dev");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "branch 'prod/dev': postgres exited during start-up");
+  EXPECT_FALSE(w.storage.exists("prod/dev"));
+  EXPECT_FALSE(*w.store->branch("prod", "dev"));
+  EXPECT_EQ(w.postgres.running.count("/fake/prod/dev"), 0u);
+}
+
+TEST_F(Branches, FailedSnapshotLeavesNoRecord) {
+  w.storage.fail_clone_to = "prod/dev";
+  auto r = create("dev");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "branch 'prod/dev': btrfs snapshot: No space left on device");
+  EXPECT_EQ(branch_count(), 1u);
+}
+
+TEST_F(Branches, CreateNeverTouchesAnUnrecordedVolumeInTheWay) {
+  w.storage.volumes["prod/dev"] = "someone-elses";
+  auto r = create("dev");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::Conflict);
+  EXPECT_EQ(w.storage.volumes["prod/dev"], "someone-elses");
+  EXPECT_EQ(branch_count(), 1u);
+}
+
+TEST_F(Branches, DuplicateIsAConflict) {
+  ASSERT_TRUE(create("dev"));
+  auto again = create("dev");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().kind, ErrorKind::Conflict);
+  EXPECT_EQ(again.error().message, "branch 'prod/dev' already exists");
+}
+
+TEST_F(Branches, DeleteRefusesBranchWithChildrenUnlessForced) {
+  ASSERT_TRUE(create("dev"));
+  ASSERT_TRUE(create("feature", BranchRef{"prod", "dev"}));
+  auto refused = delete_branch(*w.ctx, {"prod", "dev"}, Force::No);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message,
+            "branch 'prod/dev' has branches made from it (prod/feature); delete them first or "
+            "use --force to delete them too");
+  EXPECT_EQ(branch_count(), 3u);
+  ASSERT_TRUE(delete_branch(*w.ctx, {"prod", "dev"}, Force::Yes));
+  EXPECT_EQ(branch_count(), 1u);
+  EXPECT_FALSE(w.storage.exists("prod/dev"));
+  EXPECT_FALSE(w.storage.exists("prod/feature"));
+}
+
+TEST_F(Branches, DeleteRefusesMain) {
+  auto r = delete_branch(*w.ctx, {"prod", "main"}, Force::Yes);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(w.storage.exists("prod/main"));
+}
+
+TEST_F(Branches, ResetKeepsTheOldDataWhenTheCloneFails) {
+  ASSERT_TRUE(create("dev"));
+  w.storage.volumes["prod/dev"] = "dev-changes";
+  w.storage.fail_clone_to = "prod/dev.reset";
+  ASSERT_FALSE(reset_branch(*w.ctx, {"prod", "dev"}));
+  EXPECT_EQ(w.storage.volumes["prod/dev"], "dev-changes");
+  EXPECT_EQ(w.postgres.running.count("/fake/prod/dev"), 1u) << "still running";
+}
+
+TEST_F(Branches, ResetReplacesDataWithTheParentsAndKeepsThePort) {
+  ASSERT_TRUE(create("dev"));
+  int port = w.store->branch("prod", "dev")->value().port;
+  w.storage.volumes["prod/dev"] = "dev-changes";
+  w.storage.volumes["prod/main"] = "main-newer";
+  ASSERT_TRUE(reset_branch(*w.ctx, {"prod", "dev"}));
+  EXPECT_EQ(w.storage.volumes["prod/dev"], "main-newer");
+  EXPECT_FALSE(w.storage.exists("prod/dev.reset"));
+  EXPECT_EQ(w.store->branch("prod", "dev")->value().port, port);
+}
+
+TEST(Descendants, ListsDeepestFirst) {
+  auto rec = [](std::string name, std::optional<std::string> parent) {
+    BranchRecord b;
+    b.project = "p";
+    b.name = std::move(name);
+    b.parent = std::move(parent);
+    return b;
+  };
+  std::vector<BranchRecord> all{rec("main", std::nullopt), rec("a", "main"), rec("b", "a"),
+                                rec("c", "b"), rec("d", "main")};
+  std::vector<std::string> names;
+  for (auto& b : descendants(all, "a")) names.push_back(b.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"c", "b"}));
+}
+
+TEST(Projects, UnknownVersionIsAUsageErrorListingInstalledOnes) {
+  FakeWorld w;
+  auto r = create_project(*w.ctx, "prod", 99);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::Usage);
+  EXPECT_EQ(r.error().message,
+            "PostgreSQL 99 is not installed (installed: 14, 15); install it with apt-get "
+            "install postgresql-99");
+}
+
+TEST(Projects, FailedInitdbLeavesNothing) {
+  FakeWorld w;
+  w.postgres.fail_initdb = true;
+  ASSERT_FALSE(create_project(*w.ctx, "prod", std::nullopt));
+  EXPECT_FALSE(*w.store->project("prod"));
+  EXPECT_TRUE(w.store->branches()->empty());
+  EXPECT_TRUE(w.storage.volumes.empty());
+  EXPECT_FALSE(std::filesystem::exists(w.ctx->paths.password_file("prod")));
+}
+
+TEST(Projects, DefaultsToTheNewestInstalledVersion) {
+  FakeWorld w;
+  auto r = create_project(*w.ctx, "prod", std::nullopt);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->branch.pg_version, 15);
+}
+
+}  // namespace
+}  // namespace pgd
