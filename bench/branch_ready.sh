@@ -6,7 +6,8 @@
 #   3. a full copy of the data directory (cp --reflink=never) + pg_ctl start -w + query
 # all on the same pgbench database in one fresh loop-mounted btrfs pool.
 # Usage: sudo bash bench/branch_ready.sh [path/to/pgd]
-# Env: BENCH_SCALE (default 100 = ~1.5 GB), BENCH_BRANCHES (default 10), BENCH_COPIES (default 2)
+# Env: BENCH_SCALE (default 100 = ~1.5 GB), BENCH_BRANCHES (default 10), BENCH_COPIES (default 2),
+#      BENCH_REPORT=FILE also writes the results as a Markdown section to FILE.
 set -euo pipefail
 PGD=$(realpath "${1:-build/pgd}")
 SCALE=${BENCH_SCALE:-100}
@@ -97,7 +98,9 @@ for i in $(seq 1 "$COPIES"); do
   rm -rf "$d"
 done
 
-echo
+report() {
+echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r), $(date -u +%F)"
+echo "# pgbench scale $SCALE, database size $size, idle source"
 printf "%-52s %4s %10s %8s %8s\n" "branch-ready time (command start -> first query)" "n" "median ms" "p95 ms" "max ms"
 for m in "pgd branch create:pgd" "by hand: CHECKPOINT+snapshot+pg_ctl -w+query:manual" "full copy (cp --reflink=never)+pg_ctl -w+query:copy"; do
   read -r n med p95 max < <(stats <"$T/${m##*:}.txt")
@@ -105,3 +108,9 @@ for m in "pgd branch create:pgd" "by hand: CHECKPOINT+snapshot+pg_ctl -w+query:m
 done
 echo
 echo "exclusive space of an idle pgd branch: $space bytes ($((space / 1024)) KiB)"
+}
+echo
+report
+if [ -n "${BENCH_REPORT:-}" ]; then
+  { echo "## Branch-ready time (bench/branch_ready.sh)"; echo; echo '```'; report; echo '```'; echo; } >"$BENCH_REPORT"
+fi
