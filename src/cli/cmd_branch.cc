@@ -3,13 +3,14 @@
 
 #include "cli/commands.h"
 #include "cli/views.h"
+#include "core/pitr.h"
 #include "core/secrets.h"
 
 namespace pgd::cli {
 namespace {
 
 struct BranchOptions {
-  std::string ref, from, project;
+  std::string ref, from, project, pitr;
   bool force = false;
 };
 
@@ -20,6 +21,14 @@ Status run_create(const BranchOptions& o, Env& env, const Output& out) {
     TRY_ASSIGN(from, parse_branch_ref(o.from));
   }
   TRY_ASSIGN(Context * ctx, env.context());
+  if (!o.pitr.empty()) {
+    TRY_ASSIGN(BranchCreated created, create_pitr_branch(*ctx, target, from, o.pitr));
+    print_created(out, *ctx,
+                  fmt::format("Recovered {}/{} as of '{}' into branch {}", target.project,
+                              *created.branch.parent, o.pitr, target.full()),
+                  created);
+    return {};
+  }
   TRY_ASSIGN(BranchCreated created, create_branch(*ctx, target, from));
   print_created(out, *ctx,
                 fmt::format("Created branch {} from {}/{}", target.full(), target.project,
@@ -87,7 +96,7 @@ Status run_delete(const BranchOptions& o, Env& env, const Output& out) {
 Status run_reset(const BranchOptions& o, Env& env, const Output& out) {
   TRY_ASSIGN(BranchRef ref, parse_branch_ref(o.ref));
   TRY_ASSIGN(Context * ctx, env.context());
-  TRY_ASSIGN(BranchCreated reset, reset_branch(*ctx, ref));
+  TRY_ASSIGN(BranchCreated reset, reset_branch(*ctx, ref, o.force ? Force::Yes : Force::No));
   print_created(out, *ctx,
                 fmt::format("Reset branch {} to the current state of {}/{}", ref.full(),
                             ref.project, *reset.branch.parent),
@@ -128,6 +137,9 @@ void add_branch_commands(CLI::App& app, Invocation& inv) {
   auto* create = leaf(group, inv, o, "create", "Branch a copy-on-write clone (default: of main)", run_create);
   create->add_option("name", o->ref, ref_help)->required();
   create->add_option("--from", o->from, "source branch <project>/<branch> (default <project>/main)");
+  create->add_option("--pitr", o->pitr,
+                     "recover the source as of a time (2025-10-07T14:30:00Z, \"2 hours ago\", -30m), "
+                     "an LSN (0/3000060) or a snapshot label");
 
   auto* list = leaf(group, inv, o, "list", "List branches of all projects, or of one", run_list);
   list->add_option("project", o->project, "only this project");
@@ -142,6 +154,7 @@ void add_branch_commands(CLI::App& app, Invocation& inv) {
   auto* reset = leaf(group, inv, o, "reset", "Reset a branch to its parent's current state", run_reset);
   reset->add_option("name", o->ref, ref_help)->required();
   reset->alias("sync");
+  reset->add_flag("--force", o->force, "also when the branch has snapshots (they are deleted)");
 
   leaf(group, inv, o, "password", "Print the branch's password for user postgres", run_password)
       ->add_option("name", o->ref, ref_help)->required();

@@ -8,7 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/views.h"
-#include "core/names.h"
+#include "base/names.h"
 #include "os/fs.h"
 #include "os/process.h"
 #include "postgres/native_postgres.h"
@@ -86,6 +86,13 @@ void check_state(std::vector<Check>& checks, Context& ctx) {
     known.insert(b.volume);
     check_branch(checks, ctx, b);
   }
+  if (auto snaps = ctx.store.snapshots())
+    for (const auto& s : *snaps) {
+      known.insert(s.volume);
+      if (!ctx.storage.exists(s.volume))
+        checks.push_back({"Snapshot " + s.id, false, ctx.storage.path(s.volume) + " is missing",
+                          "pgd snapshot delete " + s.id});
+    }
   auto projects = ctx.store.projects();
   for (const auto& p : projects ? *projects : std::vector<ProjectRecord>{}) {
     auto mode = os::read_file(ctx.paths.password_file(p.name));

@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "core/names.h"
+#include "base/names.h"
 #include "core/setup.h"
 
 namespace pgd::cli {

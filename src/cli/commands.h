@@ -25,5 +25,7 @@ void add_project_commands(CLI::App& app, Invocation& inv);
 void add_branch_commands(CLI::App& app, Invocation& inv);
 void add_lifecycle_commands(CLI::App& app, Invocation& inv);  // status, start, stop, restart
 void add_doctor_command(CLI::App& app, Invocation& inv);
+void add_snapshot_commands(CLI::App& app, Invocation& inv);
+void add_wal_commands(CLI::App& app, Invocation& inv);
 
 }  // namespace pgd::cli

@@ -28,8 +28,8 @@ nlohmann::json branch_json(Context& ctx, const BranchRecord& b, bool with_size) 
       {"log_file", in.log_path},
   };
   if (with_size) {
-    auto size = ctx.storage.exclusive_bytes(b.volume);
-    j["size_bytes"] = size ? nlohmann::json(*size) : nlohmann::json(nullptr);
+    auto usage = ctx.storage.usage(b.volume);
+    j["size_bytes"] = usage ? nlohmann::json(usage->exclusive_bytes) : nlohmann::json(nullptr);
   }
   return j;
 }

@@ -4,13 +4,20 @@
 
 #include "base/scope_guard.h"
 #include "core/secrets.h"
+#include "core/snapshots.h"
+#include "core/wal_ops.h"
 #include "os/fs.h"
 
 namespace pgd {
 
 Instance instance_for(const Context& ctx, const BranchRecord& b) {
-  return Instance{b.full_name(), ctx.storage.path(b.volume), b.pg_version, b.port,
-                  ctx.paths.socket_dir(b.port), ctx.paths.log_file(b.project, b.name)};
+  return Instance{b.full_name(),
+                  ctx.storage.path(b.volume),
+                  b.pg_version,
+                  b.port,
+                  ctx.paths.socket_dir(b.port),
+                  ctx.paths.log_file(b.project, b.name),
+                  archive_settings(ctx.paths, b)};
 }
 
 std::string to_string(LiveStatus status) {
@@ -64,6 +71,28 @@ Status checkpoint_if_running(Context& ctx, const BranchRecord& source) {
   return ctx.postgres.checkpoint(in, password);
 }
 
+// Clones `source` into `volume`, makes it `branch`'s and starts it.
+Status clone_and_start(Context& ctx, Timings& t, const BranchRecord& source,
+                       const BranchRecord& branch, const std::string& volume) {
+  std::string subject = branch.full_name();
+  TRY(timed(ctx, t, subject, "checkpoint", [&] { return checkpoint_if_running(ctx, source); }));
+  TRY(timed(ctx, t, subject, "snapshot", [&] {
+    return ctx.storage.clone(source.volume, volume, Access::ReadWrite);
+  }));
+  // From here on the clone exists: the caller's guard destroys it on failure.
+  BranchRecord at_volume = branch;
+  at_volume.volume = volume;
+  Instance in = instance_for(ctx, at_volume);
+  TRY(timed(ctx, t, subject, "configure", [&]() -> Status {
+    TRY(prepare_archive(ctx, branch, FreshArchive::Yes));  // its WAL history starts here
+    return ctx.postgres.prepare_clone(in, Recovery::No);
+  }));
+  TRY(timed(ctx, t, subject, "start", [&] { return ctx.postgres.start(in); }));
+  return {};
+}
+
+}  // namespace
+
 Result<BranchRecord> resolve_source(Context& ctx, const BranchRef& target,
                                     const std::optional<BranchRef>& from) {
   BranchRef source = from.value_or(BranchRef{target.project, "main"});
@@ -78,25 +107,6 @@ Result<BranchRecord> resolve_source(Context& ctx, const BranchRef& target,
                 fmt::format("branch '{}' is still being created; try again", source.full()));
   return record;
 }
-
-// Clones `source` into `volume`, makes it `branch`'s and starts it.
-Status clone_and_start(Context& ctx, Timings& t, const BranchRecord& source,
-                       const BranchRecord& branch, const std::string& volume) {
-  std::string subject = branch.full_name();
-  TRY(timed(ctx, t, subject, "checkpoint", [&] { return checkpoint_if_running(ctx, source); }));
-  TRY(timed(ctx, t, subject, "snapshot", [&] {
-    return ctx.storage.clone(source.volume, volume, Access::ReadWrite);
-  }));
-  // From here on the clone exists: the caller's guard destroys it on failure.
-  BranchRecord at_volume = branch;
-  at_volume.volume = volume;
-  Instance in = instance_for(ctx, at_volume);
-  TRY(timed(ctx, t, subject, "configure", [&] { return ctx.postgres.configure(in); }));
-  TRY(timed(ctx, t, subject, "start", [&] { return ctx.postgres.start(in); }));
-  return {};
-}
-
-}  // namespace
 
 Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
                                     const std::optional<BranchRef>& from) {
@@ -131,7 +141,10 @@ Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
 Status destroy_branch(Context& ctx, const BranchRecord& b) {
   Instance in = instance_for(ctx, b);
   TRY(ctx.postgres.stop(in));
+  TRY_ASSIGN(auto snapshots, ctx.store.snapshots(b.project, b.name));
+  for (const auto& s : snapshots) TRY(delete_snapshot(ctx, s));
   TRY(ctx.storage.destroy(b.volume));
+  TRY(os::remove_tree(ctx.paths.wal_dir(b.project, b.name)));
   os::remove_file(in.log_path);
   os::remove_tree(in.socket_dir);
   return ctx.store.delete_branch(b.project, b.name);
@@ -162,7 +175,7 @@ Status delete_branch(Context& ctx, const BranchRef& ref, Force force) {
   return {};
 }
 
-Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref) {
+Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force force) {
   auto started = std::chrono::steady_clock::now();
   TRY_ASSIGN(BranchRecord branch, require_branch(ctx, ref));
   if (!branch.parent)
@@ -170,6 +183,12 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref) {
                 fmt::format("branch '{}' is the main branch and has no parent to reset from",
                             ref.full()));
   TRY_ASSIGN(BranchRecord parent, require_branch(ctx, BranchRef{ref.project, *branch.parent}));
+  TRY_ASSIGN(auto snapshots, ctx.store.snapshots(branch.project, branch.name));
+  if (!snapshots.empty() && force == Force::No)
+    return fail(ErrorKind::Conflict,
+                fmt::format("branch '{}' has {} snapshot(s); a reset starts its WAL history anew, "
+                            "so they would be deleted: use --force, or delete them first",
+                            ref.full(), snapshots.size()));
   BranchCreated out;
   std::string subject = branch.full_name();
   // Clone the parent beside the branch first: until the swap, a failure leaves
@@ -189,7 +208,11 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref) {
   }));
   drop_fresh.dismiss();
   // From here the branch holds the parent's data; it only needs its own settings.
-  TRY(timed(ctx, out.timings, subject, "configure", [&] { return ctx.postgres.configure(in); }));
+  for (const auto& s : snapshots) TRY(delete_snapshot(ctx, s));
+  TRY(timed(ctx, out.timings, subject, "configure", [&]() -> Status {
+    TRY(prepare_archive(ctx, branch, FreshArchive::Yes));
+    return ctx.postgres.prepare_clone(in, Recovery::No);
+  }));
   TRY(timed(ctx, out.timings, subject, "start", [&] { return ctx.postgres.start(in); }));
   TRY(ctx.store.set_branch_state(branch.project, branch.name, BranchState::Running));
   branch.state = BranchState::Running;
@@ -201,7 +224,13 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref) {
 Status start_branch(Context& ctx, const BranchRecord& b) {
   if (b.state == BranchState::Creating)
     return fail(ErrorKind::Conflict, fmt::format("branch '{}' is still being created", b.full_name()));
-  TRY(ctx.postgres.start(instance_for(ctx, b)));
+  Instance in = instance_for(ctx, b);
+  if (!ctx.postgres.running_pid(in)) {
+    // Settings follow this pgd's defaults at every start.
+    TRY(prepare_archive(ctx, b, FreshArchive::No));
+    TRY(ctx.postgres.configure(in));
+    TRY(ctx.postgres.start(in));
+  }
   return ctx.store.set_branch_state(b.project, b.name, BranchState::Running);
 }
 

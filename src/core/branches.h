@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/context.h"
-#include "core/names.h"
+#include "base/names.h"
 
 namespace pgd {
 
@@ -35,14 +35,21 @@ Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
 // Deletes a branch; with Force::Yes its descendants too (refused otherwise).
 Status delete_branch(Context& ctx, const BranchRef& ref, Force force);
 // Replaces a branch's data with its parent's current state; keeps name and port.
-Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref);
+// Its WAL history starts anew, so its snapshots would be useless: refused when
+// it has any, unless Force::Yes (which deletes them).
+Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force force = Force::No);
 Status start_branch(Context& ctx, const BranchRecord& branch);
 Status stop_branch(Context& ctx, const BranchRecord& branch);
 
 // `name`'s descendants within `all` (one project's branches), deepest first.
 std::vector<BranchRecord> descendants(const std::vector<BranchRecord>& all, const std::string& name);
 
-// Removes a branch's process, volume, log, socket dir and record. No checks.
+// The branch to clone from: `from`, or the target's project's main.
+Result<BranchRecord> resolve_source(Context& ctx, const BranchRef& target,
+                                    const std::optional<BranchRef>& from);
+
+// Removes a branch's process, snapshots, volume, WAL archive, log, socket dir
+// and record. No checks.
 Status destroy_branch(Context& ctx, const BranchRecord& branch);
 
 }  // namespace pgd

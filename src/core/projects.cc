@@ -4,6 +4,7 @@
 
 #include "base/scope_guard.h"
 #include "core/secrets.h"
+#include "core/wal_ops.h"
 #include "os/fs.h"
 
 namespace pgd {
@@ -30,6 +31,7 @@ void undo_create(Context& ctx, const BranchRecord& main) {
   ctx.storage.destroy(main.project);
   remove_password(ctx.paths, main.project);
   os::remove_tree(ctx.paths.log_dir(main.project));
+  os::remove_tree(ctx.paths.wal_project_dir(main.project));
   ctx.store.delete_project(main.project);
 }
 
@@ -57,8 +59,10 @@ Result<BranchCreated> create_project(Context& ctx, const std::string& name,
   TRY(save_password(ctx.paths, name, password));
   TRY(timed(ctx, out.timings, main.full_name(), "create volume",
             [&] { return ctx.storage.create_volume(main.volume); }));
-  TRY(timed(ctx, out.timings, main.full_name(), "initdb",
-            [&] { return ctx.postgres.init_cluster(in, password); }));
+  TRY(timed(ctx, out.timings, main.full_name(), "initdb", [&]() -> Status {
+    TRY(prepare_archive(ctx, main, FreshArchive::Yes));
+    return ctx.postgres.init_cluster(in, password);
+  }));
   TRY(timed(ctx, out.timings, main.full_name(), "start", [&] { return ctx.postgres.start(in); }));
   TRY(ctx.store.set_branch_state(name, "main", BranchState::Running));
   undo.dismiss();
@@ -89,6 +93,7 @@ Status delete_project(Context& ctx, const std::string& name, Force force) {
   TRY(ctx.storage.destroy(name));
   TRY(remove_password(ctx.paths, name));
   TRY(os::remove_tree(ctx.paths.log_dir(name)));
+  TRY(os::remove_tree(ctx.paths.wal_project_dir(name)));
   return ctx.store.delete_project(name);
 }
 

@@ -5,7 +5,8 @@
 #include <fmt/format.h>
 
 #include "core/branches.h"
-#include "core/names.h"
+#include "core/wal_ops.h"
+#include "base/names.h"
 #include "os/fs.h"
 #include "os/process.h"
 #include "storage/btrfs_pool.h"
@@ -21,7 +22,8 @@ Status make_home(const Paths& paths) {
   TRY(os::make_dirs(paths.tmp_dir(), 0711));
   TRY(os::make_dirs(paths.secrets_dir(), 0700));
   TRY(os::make_dirs(paths.home + "/logs", 0700));
-  return {};
+  TRY(os::make_dirs(paths.wal_root(), 0711));
+  return install_archive_script(paths);
 }
 
 Result<os::OsUser> ensure_postgres_user(const std::string& name) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 namespace pgd::os {
@@ -9,17 +10,17 @@ namespace pgd::os {
 class Clock {
  public:
   virtual ~Clock() = default;
-  // Wall-clock time as ISO 8601 UTC with milliseconds: 2026-11-24T18:03:00.123Z
-  virtual std::string now_iso8601() = 0;
-  virtual std::chrono::steady_clock::time_point steady_now() = 0;
+  // Wall-clock microseconds since the Unix epoch (UTC).
+  virtual int64_t now_us() = 0;
+  // now_us() as ISO 8601 UTC with milliseconds: 2026-11-24T18:03:00.123Z
+  std::string now_iso8601();
 };
 
+// The system clock. PGD_NOW=<ISO 8601> pins "now" (a test hook for age-based
+// cleanup; never needed in normal use).
 class RealClock : public Clock {
  public:
-  std::string now_iso8601() override;
-  std::chrono::steady_clock::time_point steady_now() override {
-    return std::chrono::steady_clock::now();
-  }
+  int64_t now_us() override;
 };
 
 // Milliseconds (with fractions) elapsed since `start`.

@@ -13,7 +13,7 @@ std::string conf_quote(const std::string& value) {
 }
 
 std::string render_branch_conf(const BranchSettings& s) {
-  return fmt::format(
+  std::string conf = fmt::format(
       "# Written by pgd for this branch; pgd rewrites it on every clone. Put your own\n"
       "# settings in postgresql.conf or with ALTER SYSTEM.\n"
       "port = {}\n"
@@ -26,6 +26,8 @@ std::string render_branch_conf(const BranchSettings& s) {
       "# directory one by one; one syncfs(2) of the filesystem does the same job faster.\n"
       "recovery_init_sync_method = syncfs\n",
       s.port, conf_quote(s.socket_dir), conf_quote(s.cluster_name));
+  for (const auto& [key, value] : s.extra) conf += fmt::format("{} = {}\n", key, conf_quote(value));
+  return conf;
 }
 
 std::optional<pid_t> parse_postmaster_pid(const std::string& content) {

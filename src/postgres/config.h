@@ -6,6 +6,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace pgd::pg {
 
@@ -17,6 +19,8 @@ struct BranchSettings {
   int port = 0;
   std::string socket_dir;
   std::string cluster_name;  // shown in `ps`, e.g. "pgd prod/dev"
+  // Further settings (archiving, recovery), rendered quoted in this order.
+  std::vector<std::pair<std::string, std::string>> extra;
 };
 
 // Settings that differ per branch, plus the security baseline (localhost only,

@@ -79,17 +79,27 @@ Status NativePostgres::init_cluster(const Instance& in, const std::string& passw
   conf += fmt::format("\n# pgd: per-branch settings (port, sockets) live in pgd.conf\n{}\n",
                       pg::k_include_line);
   TRY(os::write_file_atomic(conf_path, conf, 0600, owner()));
-  return configure(in);
+  return prepare_clone(in, Recovery::No);
 }
 
 Status NativePostgres::configure(const Instance& in) {
-  pg::BranchSettings settings{in.port, in.socket_dir, "pgd " + in.name};
-  TRY(os::write_file_atomic(in.data_dir + "/" + pg::k_branch_conf_file,
-                            pg::render_branch_conf(settings), 0600, owner()));
+  pg::BranchSettings settings{in.port, in.socket_dir, "pgd " + in.name, in.settings};
+  return os::write_file_atomic(in.data_dir + "/" + pg::k_branch_conf_file,
+                               pg::render_branch_conf(settings), 0600, owner());
+}
+
+Status NativePostgres::prepare_clone(const Instance& in, Recovery recovery) {
   // A clone carries its source's lock file; its pid may well be alive.
   TRY(os::remove_file(in.data_dir + "/postmaster.pid"));
   TRY(os::remove_file(in.data_dir + "/postmaster.opts"));
-  return {};
+  // A snapshot of a server that was itself recovering may carry a signal file.
+  TRY(os::remove_file(in.data_dir + "/standby.signal"));
+  if (recovery == Recovery::Yes) {
+    TRY(os::write_file_atomic(in.data_dir + "/recovery.signal", "", 0600, owner()));
+  } else {
+    TRY(os::remove_file(in.data_dir + "/recovery.signal"));
+  }
+  return configure(in);
 }
 
 // A postmaster killed moments ago lingers as a zombie until init reaps it, and
@@ -102,7 +112,7 @@ static void wait_for_reaper(const std::string& pid_file) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
-Result<pid_t> NativePostgres::start(const Instance& in) {
+Result<pid_t> NativePostgres::start(const Instance& in, const std::function<void()>& on_wait) {
   if (auto pid = running_pid(in)) return *pid;
   wait_for_reaper(in.data_dir + "/postmaster.pid");
   TRY(os::make_dirs(in.socket_dir, 0700));
@@ -111,12 +121,14 @@ Result<pid_t> NativePostgres::start(const Instance& in) {
   auto pid = os::spawn_detached({bin(in.pg_version, "postgres"), "-D", in.data_dir},
                                 {m_user, in.data_dir}, in.log_path);
   if (!pid) return fail(pid.error().wrap(fmt::format("branch '{}': start postgres", in.name)));
-  TRY(wait_ready(in, *pid));
+  TRY(wait_ready(in, *pid, on_wait));
   return *pid;
 }
 
-Status NativePostgres::wait_ready(const Instance& in, pid_t pid) {
+Status NativePostgres::wait_ready(const Instance& in, pid_t pid,
+                                  const std::function<void()>& on_wait) {
   auto started = std::chrono::steady_clock::now();
+  auto last_report = started;
   // The postmaster rewrites the status line of postmaster.pid to "ready" when it
   // accepts connections. Reading that small file costs microseconds and, unlike
   // test connections, logs nothing; so poll it often: readiness is noticed within
@@ -134,6 +146,10 @@ Status NativePostgres::wait_ready(const Instance& in, pid_t pid) {
       os::send_signal(pid, SIGQUIT);
       return fail(fmt::format("branch '{}': postgres not ready after {} s; log {}:{}", in.name,
                               k_start_timeout_ms / 1000, in.log_path, log_tail(in.log_path)));
+    }
+    if (on_wait && os::elapsed_ms(last_report) > 200) {
+      on_wait();
+      last_report = std::chrono::steady_clock::now();
     }
     std::this_thread::sleep_for(std::chrono::microseconds(k_poll_us));
   }
@@ -176,6 +192,40 @@ Status NativePostgres::checkpoint(const Instance& in, const std::string& passwor
   auto r = conn.exec("CHECKPOINT");
   if (!r) return fail(r.error().wrap(fmt::format("branch '{}'", in.name)));
   return {};
+}
+
+Result<pg::Rows> NativePostgres::query(const Instance& in, const std::string& password,
+                                       const std::string& sql) {
+  pg::ConnectParams params;
+  params.port = in.port;
+  params.password = password;
+  TRY_ASSIGN(auto conn, pg::Connection::open(params));
+  auto rows = conn.query(sql);
+  if (!rows) return fail(rows.error().wrap(fmt::format("branch '{}'", in.name)));
+  return rows;
+}
+
+Result<std::map<std::string, std::string>> NativePostgres::control_data(const Instance& in) {
+  auto out = os::run_checked({bin(in.pg_version, "pg_controldata"), "-D", in.data_dir}, {m_user, "/"});
+  if (!out) return fail(out.error().wrap(fmt::format("branch '{}'", in.name)));
+  std::map<std::string, std::string> fields;
+  size_t start = 0;
+  while (start < out->size()) {
+    size_t end = out->find('\n', start);
+    if (end == std::string::npos) end = out->size();
+    std::string line = out->substr(start, end - start);
+    start = end + 1;
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    size_t v = line.find_first_not_of(' ', colon + 1);
+    fields[line.substr(0, colon)] = v == std::string::npos ? "" : line.substr(v);
+  }
+  return fields;
+}
+
+Status NativePostgres::make_server_dir(const std::string& path) {
+  TRY(os::make_dirs(path, 0700));
+  return os::change_owner(path, m_user.uid, m_user.gid);
 }
 
 }  // namespace pgd

@@ -17,14 +17,19 @@ class NativePostgres : public PostgresRunner {
   std::vector<int> installed_versions() override;
   Status init_cluster(const Instance& instance, const std::string& password) override;
   Status configure(const Instance& instance) override;
-  Result<pid_t> start(const Instance& instance) override;
+  Status prepare_clone(const Instance& instance, Recovery recovery) override;
+  Result<pid_t> start(const Instance& instance, const std::function<void()>& on_wait = {}) override;
   Status stop(const Instance& instance) override;
   std::optional<pid_t> running_pid(const Instance& instance) override;
   Status checkpoint(const Instance& instance, const std::string& password) override;
+  Result<pg::Rows> query(const Instance& instance, const std::string& password,
+                         const std::string& sql) override;
+  Result<std::map<std::string, std::string>> control_data(const Instance& instance) override;
+  Status make_server_dir(const std::string& path) override;
 
  private:
   std::string bin(int version, const std::string& program) const;
-  Status wait_ready(const Instance& instance, pid_t pid);
+  Status wait_ready(const Instance& instance, pid_t pid, const std::function<void()>& on_wait);
   Status wait_exit(pid_t pid, int timeout_ms);
   std::pair<uid_t, gid_t> owner() const { return {m_user.uid, m_user.gid}; }
   os::OsUser m_user;

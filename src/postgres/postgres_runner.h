@@ -11,11 +11,15 @@
 
 #include <sys/types.h>
 
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
+#include "postgres/sql.h"
 
 namespace pgd {
 
@@ -26,7 +30,11 @@ struct Instance {
   int port = 0;
   std::string socket_dir;  // private, per branch
   std::string log_path;
+  // More pgd.conf settings (WAL archiving, recovery targets), in order.
+  std::vector<std::pair<std::string, std::string>> settings;
 };
+
+enum class Recovery { No, Yes };  // Yes: start in archive recovery (recovery.signal)
 
 class PostgresRunner {
  public:
@@ -36,15 +44,28 @@ class PostgresRunner {
   // initdb with superuser "postgres" and `password`, then `configure`.
   // REQUIRES: data_dir exists and is empty.
   virtual Status init_cluster(const Instance& instance, const std::string& password) = 0;
-  // Makes a (cloned) data directory this instance's: writes pgd.conf, drops the
-  // source's postmaster.pid. REQUIRES: the instance is not running.
+  // (Re)writes the instance's pgd.conf; takes effect at the next start.
   virtual Status configure(const Instance& instance) = 0;
-  virtual Result<pid_t> start(const Instance& instance) = 0;
+  // Makes a cloned data directory this instance's: drops the source's
+  // postmaster.pid, asks for archive recovery if wanted, then `configure`.
+  // REQUIRES: the instance is not running.
+  virtual Status prepare_clone(const Instance& instance, Recovery recovery) = 0;
+  // `on_wait` is called about every 200 ms while start-up (e.g. WAL replay) goes on.
+  virtual Result<pid_t> start(const Instance& instance,
+                              const std::function<void()>& on_wait = {}) = 0;
   virtual Status stop(const Instance& instance) = 0;
   // The postmaster's pid when it is running on this data directory.
   virtual std::optional<pid_t> running_pid(const Instance& instance) = 0;
   // Flushes every committed transaction's pages so a clone recovers quickly.
   virtual Status checkpoint(const Instance& instance, const std::string& password) = 0;
+  // Runs SQL as the superuser on a running instance.
+  virtual Result<pg::Rows> query(const Instance& instance, const std::string& password,
+                                 const std::string& sql) = 0;
+  // pg_controldata's fields ("Latest checkpoint location" -> "0/3000028").
+  virtual Result<std::map<std::string, std::string>> control_data(const Instance& instance) = 0;
+  // A directory the server writes to (e.g. its WAL archive): created if
+  // missing, owned by the Postgres user, mode 0700.
+  virtual Status make_server_dir(const std::string& path) = 0;
 };
 
 }  // namespace pgd

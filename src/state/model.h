@@ -44,3 +44,22 @@ struct BranchRecord {
 };
 
 }  // namespace pgd
+
+namespace pgd {
+
+// A read-only, application-consistent copy of a branch at one moment.
+struct SnapshotRecord {
+  std::string id;       // unique: "<yyyymmdd>-<hhmmss>-<4 hex>"
+  std::string project;
+  std::string branch;
+  std::optional<std::string> label;  // unique per branch
+  int64_t created_us = 0;  // read just after the snapshot: bounds every commit it holds
+  std::string lsn;         // WAL position read just after the snapshot (upper bound)
+  std::string redo_lsn;    // REDO point of the checkpoint before it: where replay starts
+  std::string volume;      // "<project>/<branch>@<id>"
+  uint64_t size_bytes = 0; // bytes it references
+
+  std::string branch_name() const { return project + "/" + branch; }
+};
+
+}  // namespace pgd

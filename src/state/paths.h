@@ -5,6 +5,8 @@
 //   logs/<project>/<branch>.log  server log of each branch
 //   run/<port>/              each branch's private Unix socket directory (0700)
 //   tmp/                     short-lived files (initdb's pwfile)
+//   wal/<project>/<branch>/  each branch's WAL archive (0700, owned by the Postgres user)
+//   bin/pgd-archive-wal      the archive command script (0755)
 //   pool/                    default mount point of the embedded btrfs pool
 #pragma once
 
@@ -27,6 +29,12 @@ struct Paths {
   std::string socket_dir(int port) const { return home + "/run/" + std::to_string(port); }
   std::string tmp_dir() const { return home + "/tmp"; }
   std::string default_mount() const { return home + "/pool"; }
+  std::string wal_root() const { return home + "/wal"; }
+  std::string wal_project_dir(const std::string& project) const { return wal_root() + "/" + project; }
+  std::string wal_dir(const std::string& project, const std::string& branch) const {
+    return wal_project_dir(project) + "/" + branch;
+  }
+  std::string archive_script() const { return home + "/bin/pgd-archive-wal"; }
 
   // $PGD_HOME, else /var/lib/pgd for root (Postgres, running as another user,
   // cannot reach into /root), else ~/.local/share/pgd.

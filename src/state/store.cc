@@ -35,6 +35,21 @@ CREATE TABLE branches (
   PRIMARY KEY (project, name)
 );
 )sql",
+    R"sql(
+CREATE TABLE snapshots (
+  id TEXT PRIMARY KEY,
+  project TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  label TEXT,
+  created_us INTEGER NOT NULL,
+  lsn TEXT NOT NULL,
+  redo_lsn TEXT NOT NULL,
+  volume TEXT NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  FOREIGN KEY (project, branch) REFERENCES branches(project, name),
+  UNIQUE (project, branch, label)
+);
+)sql",
 };
 
 // A prepared statement that finalizes itself; binds by position from 1.
@@ -261,7 +276,9 @@ Result<std::vector<ProjectRecord>> Store::projects() {
 
 Status Store::delete_project(const std::string& name) {
   return in_transaction([&]() -> Status {
-    for (const char* sql : {"DELETE FROM branches WHERE project = ?", "DELETE FROM projects WHERE name = ?"}) {
+    for (const char* sql : {"DELETE FROM snapshots WHERE project = ?",
+                             "DELETE FROM branches WHERE project = ?",
+                             "DELETE FROM projects WHERE name = ?"}) {
       Stmt s(m_db, sql);
       s.bind(1, name);
       if (s.step() != SQLITE_DONE) return fail(error("delete project " + name));
@@ -312,6 +329,69 @@ Status Store::delete_branch(const std::string& project, const std::string& name)
   Stmt s(m_db, "DELETE FROM branches WHERE project = ? AND name = ?");
   s.bind(1, project).bind(2, name);
   if (s.step() != SQLITE_DONE) return fail(error("delete branch " + project + "/" + name));
+  return {};
+}
+
+namespace {
+
+const char* k_snapshot_columns =
+    "id, project, branch, label, created_us, lsn, redo_lsn, volume, size_bytes";
+
+SnapshotRecord read_snapshot(const Stmt& s) {
+  SnapshotRecord r;
+  r.id = s.text(0);
+  r.project = s.text(1);
+  r.branch = s.text(2);
+  r.label = s.opt_text(3);
+  r.created_us = s.integer(4);
+  r.lsn = s.text(5);
+  r.redo_lsn = s.text(6);
+  r.volume = s.text(7);
+  r.size_bytes = static_cast<uint64_t>(s.integer(8));
+  return r;
+}
+
+}  // namespace
+
+Status Store::insert_snapshot(const SnapshotRecord& r) {
+  Stmt s(m_db, fmt::format("INSERT INTO snapshots ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           k_snapshot_columns));
+  s.bind(1, r.id).bind(2, r.project).bind(3, r.branch).bind(4, r.label).bind(5, r.created_us);
+  s.bind(6, r.lsn).bind(7, r.redo_lsn).bind(8, r.volume).bind(9, static_cast<int64_t>(r.size_bytes));
+  int rc = s.step();
+  if (rc == SQLITE_CONSTRAINT)
+    return fail(ErrorKind::Conflict,
+                fmt::format("branch '{}' already has a snapshot labelled '{}'", r.branch_name(),
+                            r.label.value_or("")));
+  if (rc != SQLITE_DONE) return fail(error("insert snapshot " + r.id));
+  return {};
+}
+
+Result<std::vector<SnapshotRecord>> Store::snapshots(const std::optional<std::string>& project,
+                                                     const std::optional<std::string>& branch) {
+  std::string where = project ? (branch ? "WHERE project = ? AND branch = ?" : "WHERE project = ?") : "";
+  Stmt s(m_db, fmt::format("SELECT {} FROM snapshots {} ORDER BY created_us, id",
+                           k_snapshot_columns, where));
+  if (project) s.bind(1, *project);
+  if (project && branch) s.bind(2, *branch);
+  std::vector<SnapshotRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_snapshot(s));
+  if (rc != SQLITE_DONE) return fail(error("list snapshots"));
+  return out;
+}
+
+Status Store::delete_snapshot(const std::string& id) {
+  Stmt s(m_db, "DELETE FROM snapshots WHERE id = ?");
+  s.bind(1, id);
+  if (s.step() != SQLITE_DONE) return fail(error("delete snapshot " + id));
+  return {};
+}
+
+Status Store::update_snapshot_size(const std::string& id, uint64_t size_bytes) {
+  Stmt s(m_db, "UPDATE snapshots SET size_bytes = ? WHERE id = ?");
+  s.bind(1, static_cast<int64_t>(size_bytes)).bind(2, id);
+  if (s.step() != SQLITE_DONE) return fail(error("update snapshot " + id));
   return {};
 }
 

@@ -48,6 +48,14 @@ class Store {
   Status set_branch_state(const std::string& project, const std::string& name, BranchState state);
   Status delete_branch(const std::string& project, const std::string& name);
 
+  // Conflict when the branch already has a snapshot with this label.
+  Status insert_snapshot(const SnapshotRecord& snapshot);
+  // All, one project's or one branch's snapshots, oldest first.
+  Result<std::vector<SnapshotRecord>> snapshots(const std::optional<std::string>& project = {},
+                                                const std::optional<std::string>& branch = {});
+  Status delete_snapshot(const std::string& id);
+  Status update_snapshot_size(const std::string& id, uint64_t size_bytes);
+
  private:
   explicit Store(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
   Status migrate();

@@ -88,7 +88,7 @@ Status BtrfsBackend::destroy(const std::string& volume) {
   return {};
 }
 
-Result<uint64_t> BtrfsBackend::exclusive_bytes(const std::string& volume) {
+Result<VolumeUsage> BtrfsBackend::usage(const std::string& volume) {
   TRY_ASSIGN(std::string out, os::run_checked({"btrfs", "filesystem", "du", "-s", "--raw",
                                                path(volume)}));
   // "Total Exclusive Set-shared Filename" header, then one row.
@@ -100,7 +100,7 @@ Result<uint64_t> BtrfsBackend::exclusive_bytes(const std::string& volume) {
   uint64_t total = 0, exclusive = 0;
   if (!(row >> total >> exclusive))
     return fail(fmt::format("btrfs filesystem du {}: unexpected output: {}", path(volume), out));
-  return exclusive;
+  return VolumeUsage{total, exclusive};
 }
 
 Result<std::vector<std::string>> BtrfsBackend::list() {

@@ -17,7 +17,7 @@ class BtrfsBackend : public StorageBackend {
   Status clone(const std::string& source, const std::string& target, Access access) override;
   Status rename(const std::string& from, const std::string& to) override;
   Status destroy(const std::string& volume) override;
-  Result<uint64_t> exclusive_bytes(const std::string& volume) override;
+  Result<VolumeUsage> usage(const std::string& volume) override;
   Result<std::vector<std::string>> list() override;
 
  private:

@@ -21,6 +21,11 @@ namespace pgd {
 
 enum class Access { ReadWrite, ReadOnly };
 
+struct VolumeUsage {
+  uint64_t total_bytes = 0;
+  uint64_t exclusive_bytes = 0;
+};
+
 class StorageBackend {
  public:
   virtual ~StorageBackend() = default;
@@ -36,8 +41,8 @@ class StorageBackend {
   virtual Status rename(const std::string& from, const std::string& to) = 0;
   // Removes a volume, or an empty group directory; a missing one is success.
   virtual Status destroy(const std::string& volume) = 0;
-  // Bytes used by this volume alone (not shared with any other).
-  virtual Result<uint64_t> exclusive_bytes(const std::string& volume) = 0;
+  // Bytes the volume references, and those it alone uses (shared with no other).
+  virtual Result<VolumeUsage> usage(const std::string& volume) = 0;
   // Every volume under the root, as "<group>/<name>".
   virtual Result<std::vector<std::string>> list() = 0;
 };

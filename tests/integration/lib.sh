@@ -31,9 +31,9 @@ stop_postmasters() {
 cleanup() {
   local rc=$?
   set +e
-  if [ "$rc" -ne 0 ] && [ -d "$PGD_HOME/logs" ]; then
+  if [ "$rc" -ne 0 ] && [ -d "$PGD_HOME/logs" ] && [ -z "${KEEP_QUIET:-}" ]; then
     echo "--- server logs ($SCENARIO failed) ---"
-    tail -n 20 "$PGD_HOME"/logs/*/*.log 2>/dev/null
+    for f in "$PGD_HOME"/logs/*/*.log; do echo "==> $f"; tail -n 15 "$f"; done 2>/dev/null
   fi
   "$PGD" setup --detach >/dev/null 2>&1
   stop_postmasters

@@ -46,7 +46,7 @@ class FakeStorage : public StorageBackend {
     volumes.erase(v);
     return {};
   }
-  Result<uint64_t> exclusive_bytes(const std::string&) override { return 0; }
+  Result<VolumeUsage> usage(const std::string&) override { return VolumeUsage{}; }
   Result<std::vector<std::string>> list() override {
     std::vector<std::string> out;
     for (auto& [v, _] : volumes)
@@ -71,9 +71,14 @@ class FakePostgres : public PostgresRunner {
   }
   Status configure(const Instance& in) override {
     calls.push_back("configure " + in.data_dir);
+    settings[in.data_dir] = in.settings;
     return {};
   }
-  Result<pid_t> start(const Instance& in) override {
+  Status prepare_clone(const Instance& in, Recovery recovery) override {
+    calls.push_back(std::string(recovery == Recovery::Yes ? "recover " : "clone ") + in.data_dir);
+    return configure(in);
+  }
+  Result<pid_t> start(const Instance& in, const std::function<void()>& = {}) override {
     calls.push_back("start " + in.data_dir);
     if (in.data_dir == fail_start_of) return fail("postgres exited during start-up");
     running.insert(in.data_dir);
@@ -92,15 +97,32 @@ class FakePostgres : public PostgresRunner {
     calls.push_back("checkpoint " + in.data_dir);
     return {};
   }
+  // Answers: the first entry of `answers` whose key the SQL contains.
+  Result<pg::Rows> query(const Instance& in, const std::string&, const std::string& sql) override {
+    calls.push_back("query " + in.data_dir + " " + sql);
+    for (auto& [needle, rows] : answers)
+      if (sql.find(needle) != std::string::npos) return rows;
+    return pg::Rows{};
+  }
+  Result<std::map<std::string, std::string>> control_data(const Instance&) override {
+    return std::map<std::string, std::string>{{"Latest checkpoint location", "0/1000060"},
+                                              {"Latest checkpoint's REDO location", "0/1000028"}};
+  }
+  Status make_server_dir(const std::string& path) override {
+    std::filesystem::create_directories(path);
+    return {};
+  }
+
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> settings;
+  std::vector<std::pair<std::string, pg::Rows>> answers{
+      {"redo_lsn", {{"0/1000028"}}}, {"pg_current_wal_lsn", {{"0/2000000"}}}};
 };
 
+// Starts at 2026-01-01T00:00:00Z and moves one second per reading.
 class FakeClock : public os::Clock {
  public:
-  std::string now_iso8601() override { return fmt::format("2026-01-01T00:00:{:02d}.000Z", m_tick++ % 60); }
-  std::chrono::steady_clock::time_point steady_now() override { return std::chrono::steady_clock::now(); }
-
- private:
-  int m_tick = 0;
+  int64_t now_us() override { return m_now += 1'000'000; }
+  int64_t m_now = 1767225600LL * 1'000'000 - 1'000'000;
 };
 
 // A private temp directory, removed at the end of the test.

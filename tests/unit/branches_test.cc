@@ -39,14 +39,15 @@ TEST_F(Branches, CreateCheckpointsBeforeSnapshottingARunningSource) {
   ASSERT_TRUE(create("dev"));
   ASSERT_GE(w.postgres.calls.size(), 3u);
   EXPECT_EQ(w.postgres.calls[0], "checkpoint /fake/prod/main");
-  EXPECT_EQ(w.postgres.calls[1], "configure /fake/prod/dev");
-  EXPECT_EQ(w.postgres.calls[2], "start /fake/prod/dev");
+  EXPECT_EQ(w.postgres.calls[1], "clone /fake/prod/dev");
+  EXPECT_EQ(w.postgres.calls[2], "configure /fake/prod/dev");
+  EXPECT_EQ(w.postgres.calls[3], "start /fake/prod/dev");
 }
 
 TEST_F(Branches, CreateFromAStoppedSourceSkipsTheCheckpoint) {
   w.postgres.running.clear();
   ASSERT_TRUE(create("dev"));
-  EXPECT_EQ(w.postgres.calls[0], "configure /fake/prod/dev");
+  EXPECT_EQ(w.postgres.calls[0], "clone /fake/prod/dev");
 }
 
 TEST_F(Branches, CreateReportsEveryPhase) {

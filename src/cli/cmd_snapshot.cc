@@ -1,0 +1,154 @@
+// pgd snapshot create|list|delete|cleanup
+#include <fmt/format.h>
+
+#include "base/time_format.h"
+#include "cli/commands.h"
+#include "cli/views.h"
+#include "core/snapshots.h"
+
+namespace pgd::cli {
+namespace {
+
+struct SnapshotOptions {
+  std::string ref, label, id;
+  int days = -1;
+  bool all = false, dry_run = false;
+};
+
+nlohmann::json snapshot_json(const SnapshotRecord& s) {
+  return {{"id", s.id},
+          {"branch", s.branch_name()},
+          {"label", s.label ? nlohmann::json(*s.label) : nlohmann::json(nullptr)},
+          {"created_at", format_iso8601_ms(s.created_us)},
+          {"lsn", s.lsn},
+          {"redo_lsn", s.redo_lsn},
+          {"size_bytes", s.size_bytes}};
+}
+
+std::vector<std::string> snapshot_row(const SnapshotRecord& s) {
+  return {s.id, s.branch_name(), s.label.value_or("-"), format_iso8601_ms(s.created_us), s.lsn,
+          format_bytes(s.size_bytes)};
+}
+
+const std::vector<std::string> k_headers{"ID", "BRANCH", "LABEL", "CREATED", "LSN", "SIZE"};
+
+Status run_create(const SnapshotOptions& o, Env& env, const Output& out) {
+  TRY_ASSIGN(BranchRef ref, parse_branch_ref(o.ref));
+  std::optional<std::string> label;
+  if (!o.label.empty()) label = o.label;
+  if (label) TRY(validate_name("snapshot label", *label));
+  TRY_ASSIGN(Context * ctx, env.context());
+  TRY_ASSIGN(SnapshotCreated created, create_snapshot(*ctx, ref, label));
+  if (out.json()) {
+    auto j = snapshot_json(created.snapshot);
+    j["timings_ms"] = timings_json(created.timings);
+    j["total_ms"] = std::round(created.total_ms * 100) / 100;
+    out.document(j);
+    return {};
+  }
+  out.line(fmt::format("Created snapshot {}{} of {} at LSN {} in {}", created.snapshot.id,
+                       label ? " (" + *label + ")" : "", ref.full(), created.snapshot.lsn,
+                       format_ms(created.total_ms)));
+  for (const auto& [phase, ms] : created.timings)
+    out.line(fmt::format("  {:<14}{:>10}", phase, format_ms(ms)));
+  return {};
+}
+
+Status run_list(const SnapshotOptions& o, Env& env, const Output& out) {
+  std::optional<BranchRef> ref;
+  if (!o.ref.empty()) {
+    TRY_ASSIGN(ref, parse_branch_ref(o.ref));
+  }
+  TRY_ASSIGN(Context * ctx, env.context());
+  std::vector<SnapshotRecord> snaps;
+  if (ref) {
+    TRY(require_branch(*ctx, *ref));
+    TRY_ASSIGN(snaps, ctx->store.snapshots(ref->project, ref->branch));
+  } else {
+    TRY_ASSIGN(snaps, ctx->store.snapshots());
+  }
+  nlohmann::json j = nlohmann::json::array();
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& s : snaps) {
+    j.push_back(snapshot_json(s));
+    rows.push_back(snapshot_row(s));
+  }
+  out.document(j);
+  if (rows.empty()) {
+    out.line("No snapshots.");
+    return {};
+  }
+  out.table(k_headers, rows);
+  return {};
+}
+
+Status run_delete(const SnapshotOptions& o, Env& env, const Output& out) {
+  if (o.id.empty()) return fail(ErrorKind::Usage, "give a snapshot id or label");
+  TRY_ASSIGN(Context * ctx, env.context());
+  TRY_ASSIGN(SnapshotRecord s, find_snapshot(*ctx, o.id));
+  TRY(delete_snapshot(*ctx, s));
+  out.document({{"deleted", s.id}, {"branch", s.branch_name()}});
+  out.line(fmt::format("Deleted snapshot {} of {}", s.id, s.branch_name()));
+  return {};
+}
+
+Status run_cleanup(const SnapshotOptions& o, Env& env, const Output& out) {
+  if (o.all == !o.ref.empty())
+    return fail(ErrorKind::Usage, "name one branch as <project>/<branch>, or give --all");
+  std::optional<BranchRef> ref;
+  if (!o.all) {
+    TRY_ASSIGN(ref, parse_branch_ref(o.ref));
+  }
+  TRY_ASSIGN(Context * ctx, env.context());
+  TRY_ASSIGN(auto old, cleanup_snapshots(*ctx, ref, o.days, o.dry_run ? DryRun::Yes : DryRun::No));
+  nlohmann::json j = nlohmann::json::array();
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& s : old) {
+    j.push_back(snapshot_json(s));
+    rows.push_back(snapshot_row(s));
+  }
+  out.document({{"dry_run", o.dry_run}, {o.dry_run ? "would_delete" : "deleted", j}});
+  out.line(fmt::format("{} {} snapshot(s) older than {} day(s)", o.dry_run ? "Would delete" : "Deleted",
+                       old.size(), o.days));
+  if (!rows.empty()) out.table(k_headers, rows);
+  return {};
+}
+
+using Runner = Status (*)(const SnapshotOptions&, Env&, const Output&);
+
+CLI::App* leaf(CLI::App* group, Invocation& inv, std::shared_ptr<SnapshotOptions> o,
+               const std::string& name, const std::string& help, Runner runner) {
+  auto* cmd = group->add_subcommand(name, help);
+  add_json_flag(cmd, inv);
+  cmd->callback([&inv, o, runner] {
+    inv.action = [o, runner](Env& e, const Output& out) { return runner(*o, e, out); };
+  });
+  return cmd;
+}
+
+}  // namespace
+
+void add_snapshot_commands(CLI::App& app, Invocation& inv) {
+  auto* group = app.add_subcommand("snapshot", "Create, list and delete snapshots (PITR bases)");
+  group->require_subcommand(1);
+  auto o = std::make_shared<SnapshotOptions>();
+  const char* ref_help = "branch as <project>/<branch>";
+
+  auto* create = leaf(group, inv, o, "create", "Take an application-consistent, read-only snapshot", run_create);
+  create->add_option("name", o->ref, ref_help)->required();
+  create->add_option("--label", o->label, "a name for it, unique per branch (e.g. before-migration)");
+
+  leaf(group, inv, o, "list", "List snapshots of all branches, or of one", run_list)
+      ->add_option("name", o->ref, ref_help);
+
+  leaf(group, inv, o, "delete", "Delete a snapshot by id or label", run_delete)
+      ->add_option("id", o->id, "snapshot id or label")->required();
+
+  auto* cleanup = leaf(group, inv, o, "cleanup", "Delete snapshots older than --days", run_cleanup);
+  cleanup->add_option("name", o->ref, ref_help);
+  cleanup->add_flag("--all", o->all, "every branch's snapshots");
+  cleanup->add_option("--days", o->days, "age in days (0 or more)")->required()->check(CLI::NonNegativeNumber);
+  cleanup->add_flag("--dry-run", o->dry_run, "only list what would be deleted");
+}
+
+}  // namespace pgd::cli

@@ -1,0 +1,137 @@
+#include "core/snapshots.h"
+
+#include <sys/random.h>
+
+#include <fmt/format.h>
+
+#include "base/scope_guard.h"
+#include "base/time_format.h"
+#include "core/branches.h"
+#include "core/secrets.h"
+
+namespace pgd {
+namespace {
+
+// "20261124-183000-7f3a": sortable, readable, unique enough with the random tail.
+std::string new_snapshot_id(int64_t now_us) {
+  std::string iso = format_iso8601_ms(now_us);  // 2026-11-24T18:30:00.123Z
+  uint16_t tail = 0;
+  ::getrandom(&tail, sizeof tail, 0);
+  return fmt::format("{}{}{}-{}{}{}-{:04x}", iso.substr(0, 4), iso.substr(5, 2), iso.substr(8, 2),
+                     iso.substr(11, 2), iso.substr(14, 2), iso.substr(17, 2), tail);
+}
+
+struct WalPoints {
+  std::string redo_lsn;  // where replay from the snapshot starts
+  std::string end_lsn;   // bounds the WAL the snapshot holds
+};
+
+// Running: CHECKPOINT, then its REDO point. Stopped: from pg_control.
+Result<WalPoints> checkpoint_for_snapshot(Context& ctx, const BranchRecord& b, bool running) {
+  Instance in = instance_for(ctx, b);
+  if (!running) {
+    TRY_ASSIGN(auto control, ctx.postgres.control_data(in));
+    return WalPoints{control["Latest checkpoint's REDO location"], control["Latest checkpoint location"]};
+  }
+  TRY_ASSIGN(std::string password, load_password(ctx.paths, b.project));
+  TRY(ctx.postgres.checkpoint(in, password));
+  TRY_ASSIGN(auto rows, ctx.postgres.query(in, password, "SELECT redo_lsn FROM pg_control_checkpoint()"));
+  return WalPoints{rows.at(0).at(0), ""};
+}
+
+Result<std::string> current_lsn(Context& ctx, const BranchRecord& b) {
+  TRY_ASSIGN(std::string password, load_password(ctx.paths, b.project));
+  TRY_ASSIGN(auto rows, ctx.postgres.query(instance_for(ctx, b), password, "SELECT pg_current_wal_lsn()"));
+  return rows.at(0).at(0);
+}
+
+}  // namespace
+
+Result<SnapshotCreated> create_snapshot(Context& ctx, const BranchRef& ref,
+                                        const std::optional<std::string>& label) {
+  auto started = std::chrono::steady_clock::now();
+  if (label) TRY(validate_name("snapshot label", *label));
+  TRY_ASSIGN(BranchRecord b, require_branch(ctx, ref));
+  if (b.state == BranchState::Creating)
+    return fail(ErrorKind::Conflict, fmt::format("branch '{}' is still being created", ref.full()));
+  if (label) {
+    TRY_ASSIGN(auto existing, ctx.store.snapshots(b.project, b.name));
+    for (const auto& s : existing)
+      if (s.label == label)
+        return fail(ErrorKind::Conflict, fmt::format("branch '{}' already has a snapshot labelled "
+                                                     "'{}' ({})", ref.full(), *label, s.id));
+  }
+  SnapshotCreated out;
+  SnapshotRecord& snap = out.snapshot;
+  snap.id = new_snapshot_id(ctx.clock.now_us());
+  snap.project = b.project;
+  snap.branch = b.name;
+  snap.label = label;
+  snap.volume = b.volume + "@" + snap.id;
+  bool running = ctx.postgres.running_pid(instance_for(ctx, b)).has_value();
+  std::string subject = ref.full();
+  TRY_ASSIGN(WalPoints points, timed(ctx, out.timings, subject, "checkpoint",
+                                     [&] { return checkpoint_for_snapshot(ctx, b, running); }));
+  TRY(timed(ctx, out.timings, subject, "snapshot",
+            [&] { return ctx.storage.clone(b.volume, snap.volume, Access::ReadOnly); }));
+  ScopeGuard undo([&] { ctx.storage.destroy(snap.volume); });
+  // Read after the snapshot (time rounded up to the millisecond): both bound
+  // every commit the snapshot holds, which is what choosing a PITR base needs.
+  snap.created_us = (ctx.clock.now_us() + 999) / 1000 * 1000;
+  snap.redo_lsn = points.redo_lsn;
+  if (running) {
+    TRY_ASSIGN(snap.lsn, current_lsn(ctx, b));
+  } else {
+    snap.lsn = points.end_lsn;
+  }
+  if (auto usage = ctx.storage.usage(snap.volume)) snap.size_bytes = usage->total_bytes;
+  TRY(ctx.store.insert_snapshot(snap));
+  undo.dismiss();
+  out.total_ms = os::elapsed_ms(started);
+  return out;
+}
+
+Result<SnapshotRecord> find_snapshot(Context& ctx, const std::string& id_or_label) {
+  TRY_ASSIGN(auto all, ctx.store.snapshots());
+  std::vector<SnapshotRecord> by_label;
+  for (const auto& s : all) {
+    if (s.id == id_or_label) return s;
+    if (s.label == id_or_label) by_label.push_back(s);
+  }
+  if (by_label.size() == 1) return by_label.front();
+  if (by_label.empty())
+    return fail(ErrorKind::NotFound,
+                fmt::format("no snapshot has id or label '{}' (see 'pgd snapshot list')", id_or_label));
+  std::string ids;
+  for (const auto& s : by_label) ids += fmt::format("{}{} ({})", ids.empty() ? "" : ", ", s.id, s.branch_name());
+  return fail(ErrorKind::Usage,
+              fmt::format("label '{}' names snapshots of several branches: {}; give the id",
+                          id_or_label, ids));
+}
+
+Status delete_snapshot(Context& ctx, const SnapshotRecord& s) {
+  TRY(ctx.storage.destroy(s.volume));
+  return ctx.store.delete_snapshot(s.id);
+}
+
+Result<std::vector<SnapshotRecord>> cleanup_snapshots(Context& ctx,
+                                                      const std::optional<BranchRef>& branch,
+                                                      int days, DryRun dry_run) {
+  std::vector<SnapshotRecord> candidates;
+  if (branch) {
+    TRY(require_branch(ctx, *branch));
+    TRY_ASSIGN(candidates, ctx.store.snapshots(branch->project, branch->branch));
+  } else {
+    TRY_ASSIGN(candidates, ctx.store.snapshots());
+  }
+  int64_t cutoff = ctx.clock.now_us() - int64_t(days) * 86400 * 1'000'000;
+  std::vector<SnapshotRecord> old;
+  for (const auto& s : candidates) {
+    if (s.created_us >= cutoff) continue;
+    if (dry_run == DryRun::No) TRY(delete_snapshot(ctx, s));
+    old.push_back(s);
+  }
+  return old;
+}
+
+}  // namespace pgd

@@ -1,0 +1,33 @@
+// Snapshot use cases: application-consistent, read-only copies of a branch
+// that PITR replays WAL onto.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/names.h"
+#include "core/context.h"
+#include "core/wal_ops.h"
+
+namespace pgd {
+
+struct SnapshotCreated {
+  SnapshotRecord snapshot;
+  Timings timings;
+  double total_ms = 0;
+};
+
+// CHECKPOINT (when running), read-only btrfs snapshot, record time and LSN.
+Result<SnapshotCreated> create_snapshot(Context& ctx, const BranchRef& ref,
+                                        const std::optional<std::string>& label);
+// The snapshot with this id, or the one with this label; a label used on
+// several branches is a Usage error that lists their ids.
+Result<SnapshotRecord> find_snapshot(Context& ctx, const std::string& id_or_label);
+Status delete_snapshot(Context& ctx, const SnapshotRecord& snapshot);
+// Snapshots older than `days` of one branch (or all branches); deleted unless DryRun.
+Result<std::vector<SnapshotRecord>> cleanup_snapshots(Context& ctx,
+                                                      const std::optional<BranchRef>& branch,
+                                                      int days, DryRun dry_run);
+
+}  // namespace pgd

@@ -1,0 +1,117 @@
+#include "core/wal_ops.h"
+
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/branches.h"
+#include "core/secrets.h"
+#include "os/fs.h"
+#include "wal/retention.h"
+#include "wal/wal_names.h"
+
+namespace pgd {
+
+Status install_archive_script(const Paths& paths) {
+  std::string want = wal::archive_script();
+  auto have = os::read_file(paths.archive_script());
+  if (have && *have == want) return {};
+  TRY(os::make_dirs(paths.home + "/bin", 0755));
+  return os::write_file_atomic(paths.archive_script(), want, 0755);
+}
+
+Status prepare_archive(Context& ctx, const BranchRecord& b, FreshArchive fresh) {
+  TRY(install_archive_script(ctx.paths));
+  TRY(os::make_dirs(ctx.paths.wal_project_dir(b.project), 0711));
+  std::string dir = ctx.paths.wal_dir(b.project, b.name);
+  if (fresh == FreshArchive::Yes) TRY(os::remove_tree(dir));
+  return ctx.postgres.make_server_dir(dir);
+}
+
+std::vector<std::pair<std::string, std::string>> archive_settings(const Paths& paths,
+                                                                   const BranchRecord& b) {
+  return {{"archive_mode", "on"},
+          {"archive_command",
+           wal::archive_command(paths.archive_script(), paths.wal_dir(b.project, b.name))}};
+}
+
+namespace {
+
+Result<ArchiverStats> archiver_stats(Context& ctx, const BranchRecord& b) {
+  TRY_ASSIGN(std::string password, load_password(ctx.paths, b.project));
+  TRY_ASSIGN(auto rows, ctx.postgres.query(
+                            instance_for(ctx, b), password,
+                            "SELECT archived_count, coalesce(last_archived_wal, ''), "
+                            "coalesce(last_archived_time::text, ''), failed_count, "
+                            "coalesce(last_failed_wal, ''), coalesce(last_failed_time::text, '') "
+                            "FROM pg_stat_archiver"));
+  if (rows.empty() || rows[0].size() < 6) return fail("pg_stat_archiver: no row");
+  const auto& r = rows[0];
+  return ArchiverStats{std::stoll(r[0]), r[1], r[2], std::stoll(r[3]), r[4], r[5]};
+}
+
+}  // namespace
+
+Result<WalInfo> wal_info(Context& ctx, const BranchRecord& b) {
+  WalInfo info;
+  info.branch = b.full_name();
+  info.archive_dir = ctx.paths.wal_dir(b.project, b.name);
+  TRY_ASSIGN(auto files, wal::list_archive(info.archive_dir));
+  info.files = files.size();
+  for (const auto& f : files) {
+    info.bytes += f.bytes;
+    if (!wal::parse_segment_name(f.name)) continue;
+    ++info.segments;
+    if (!info.oldest) info.oldest = f;
+    info.newest = f;
+  }
+  if (ctx.postgres.running_pid(instance_for(ctx, b))) {
+    if (auto stats = archiver_stats(ctx, b)) info.archiver = *stats;
+  }
+  return info;
+}
+
+Result<WalCleanup> wal_cleanup(Context& ctx, const BranchRecord& b, int days, DryRun dry_run) {
+  WalCleanup out;
+  std::string dir = ctx.paths.wal_dir(b.project, b.name);
+  TRY_ASSIGN(auto files, wal::list_archive(dir));
+  TRY_ASSIGN(auto snaps, ctx.store.snapshots(b.project, b.name));
+  std::optional<uint64_t> keep_from;
+  if (!snaps.empty()) {  // oldest first
+    if (auto redo = wal::parse_lsn(snaps.front().redo_lsn)) keep_from = wal::segno_of(*redo);
+    else keep_from = 0;  // unreadable: keep everything it might need
+    out.kept_for_snapshot = snaps.front().id;
+  }
+  int64_t cutoff_s = ctx.clock.now_us() / 1'000'000 - int64_t(days) * 86400;
+  out.removed = wal::removable_files(files, keep_from, cutoff_s);
+  for (const auto& f : out.removed) {
+    out.bytes += f.bytes;
+    if (dry_run == DryRun::No) TRY(os::remove_file(dir + "/" + f.name));
+  }
+  return out;
+}
+
+Result<std::string> seal_archive(Context& ctx, const BranchRecord& b) {
+  TRY_ASSIGN(std::string password, load_password(ctx.paths, b.project));
+  Instance in = instance_for(ctx, b);
+  TRY_ASSIGN(auto end, ctx.postgres.query(in, password, "SELECT pg_current_wal_lsn()"));
+  TRY(ctx.postgres.query(in, password, "SELECT pg_current_xact_id()"));
+  // pg_switch_wal returns a position just past the segment it closed. Its
+  // segment is marked .ready synchronously; the archiver removes the mark once
+  // the archive command succeeded.
+  TRY_ASSIGN(auto rows, ctx.postgres.query(in, password,
+                                           "SELECT pg_walfile_name(pg_switch_wal() - 1)"));
+  std::string segment = rows.at(0).at(0);
+  std::string ready = in.data_dir + "/pg_wal/archive_status/" + segment + ".ready";
+  for (int i = 0; i < 3000; ++i) {  // up to 60 s
+    if (!os::exists(ready)) return end.at(0).at(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  TRY_ASSIGN(auto stats, archiver_stats(ctx, b));
+  return fail(fmt::format("branch '{}': WAL segment {} was not archived within 60 s (archiver: {} "
+                          "failures, last failed {}); see the branch log",
+                          b.full_name(), segment, stats.failed_count, stats.last_failed_wal));
+}
+
+}  // namespace pgd

@@ -1,0 +1,45 @@
+#include "wal/wal_names.h"
+
+#include <cctype>
+
+#include <fmt/format.h>
+
+namespace pgd::wal {
+namespace {
+
+bool all_hex(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+constexpr uint64_t k_segments_per_xlogid = 0x100000000ULL / k_segment_bytes;
+
+}  // namespace
+
+std::optional<uint64_t> parse_lsn(const std::string& text) {
+  auto slash = text.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  std::string hi = text.substr(0, slash), lo = text.substr(slash + 1);
+  if (!all_hex(hi) || !all_hex(lo) || hi.size() > 8 || lo.size() > 8) return std::nullopt;
+  return (std::stoull(hi, nullptr, 16) << 32) | std::stoull(lo, nullptr, 16);
+}
+
+std::string format_lsn(uint64_t lsn) {
+  return fmt::format("{:X}/{:X}", static_cast<uint32_t>(lsn >> 32), static_cast<uint32_t>(lsn));
+}
+
+std::optional<SegmentName> parse_segment_name(const std::string& name) {
+  if (name.size() != 24 || !all_hex(name)) return std::nullopt;
+  SegmentName s;
+  s.timeline = static_cast<uint32_t>(std::stoul(name.substr(0, 8), nullptr, 16));
+  uint64_t log = std::stoull(name.substr(8, 8), nullptr, 16);
+  uint64_t seg = std::stoull(name.substr(16, 8), nullptr, 16);
+  s.segno = log * k_segments_per_xlogid + seg;
+  return s;
+}
+
+uint64_t segno_of(uint64_t lsn) { return lsn / k_segment_bytes; }
+
+}  // namespace pgd::wal

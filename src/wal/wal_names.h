@@ -1,0 +1,26 @@
+// WAL positions and segment file names, as PostgreSQL writes them.
+// LSN: "16/B374D848" (high/low 32 bits in hex). Segment file: 24 hex digits,
+// TTTTTTTT (timeline) XXXXXXXX YYYYYYYY, with segno = X * (4 GiB / segsize) + Y.
+// Pure functions; pgd only supports the default 16 MiB segments.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace pgd::wal {
+
+inline constexpr uint64_t k_segment_bytes = 16ULL << 20;
+
+std::optional<uint64_t> parse_lsn(const std::string& text);
+std::string format_lsn(uint64_t lsn);
+
+struct SegmentName {
+  uint32_t timeline = 0;
+  uint64_t segno = 0;
+};
+// Only plain segment names (24 hex digits); not .history, .partial or .backup files.
+std::optional<SegmentName> parse_segment_name(const std::string& name);
+uint64_t segno_of(uint64_t lsn);
+
+}  // namespace pgd::wal
