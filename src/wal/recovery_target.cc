@@ -52,6 +52,10 @@ Result<RecoveryTarget> parse_recovery_target(const std::string& text, int64_t no
     t.lsn = *lsn;
     return t;
   }
+  static const std::regex date_like(R"(^\d{4}-\d{2}-\d{2}.*)");
+  if (std::regex_match(text, date_like))
+    return fail(ErrorKind::Usage, fmt::format("invalid --pitr time '{}': use ISO 8601, e.g. "
+                                              "2025-10-07T14:30:00Z", text));
   if (validate_name("snapshot label", text)) {
     t.kind = TargetKind::Label;
     t.label = text;
