@@ -17,15 +17,22 @@ chmod 755 "$T"  # the Postgres user must reach the pool and sockets below it
 export PGD_HOME=$T/home
 MNT=$PGD_HOME/pool
 
+# True when pid is gone or a zombie waiting for init to reap it.
+process_gone() {
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null || true)
+  [ -z "$state" ] || [[ "$state" == Z* ]]
+}
+
 # Stops every postmaster whose data directory is in this pool, by its pid.
 stop_postmasters() {
   local f pid
-  for f in "$MNT"/*/*/postmaster.pid; do
-    [ -f "$f" ] || continue
+  [ -d "$MNT" ] || return 0
+  while read -r f; do
     pid=$(head -n1 "$f")
     [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null || true
     for _ in $(seq 1 300); do process_gone "$pid" && break; sleep 0.1; done
-  done
+  done < <(find "$MNT" -maxdepth 4 -name postmaster.pid 2>/dev/null)
 }
 
 cleanup() {
@@ -37,7 +44,11 @@ cleanup() {
   fi
   "$PGD" setup --detach >/dev/null 2>&1
   stop_postmasters
-  mountpoint -q "$MNT" && umount "$MNT"
+  for _ in 1 2 3 4 5; do
+    mountpoint -q "$MNT" || break
+    umount "$MNT" 2>/dev/null || sleep 1
+  done
+  mountpoint -q "$MNT" && echo "WARNING: could not unmount $MNT" >&2
   rm -rf "$T"
   exit "$rc"
 }
@@ -62,13 +73,6 @@ expect_exit() {
   set -e
   OUT=$(cat "$T/stdout"); ERR=$(cat "$T/stderr")
   [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want; stderr: $ERR"
-}
-
-# True when pid is gone or a zombie waiting for init to reap it.
-process_gone() {
-  local state
-  state=$(ps -o stat= -p "$1" 2>/dev/null || true)
-  [ -z "$state" ] || [[ "$state" == Z* ]]
 }
 
 pgd() { "$PGD" "$@"; }

@@ -21,13 +21,6 @@ user_sql() {  # BRANCH SQL
   password=$(as_user branch password "$1")
   PGPASSWORD=$password psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -XtAq -c "$2"
 }
-stop_user_postmasters() {
-  for f in "$MNT"/pgd/*/*/postmaster.pid; do
-    [ -f "$f" ] && kill -INT "$(head -n1 "$f")" 2>/dev/null
-  done
-  sleep 1
-}
-trap 'rc=$?; stop_user_postmasters; (exit $rc); cleanup' EXIT
 
 as_user setup --dir "$MNT/pgd" >/dev/null
 as_user setup --dir "$MNT/pgd" >/dev/null  # idempotent
