@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/scope_guard.h"
+#include "core/operation.h"
 #include "core/secrets.h"
 #include "core/snapshots.h"
 #include "core/wal_ops.h"
@@ -73,12 +74,14 @@ Status checkpoint_if_running(Context& ctx, const BranchRecord& source) {
 
 // Clones `source` into `volume`, makes it `branch`'s and starts it.
 Status clone_and_start(Context& ctx, Timings& t, const BranchRecord& source,
-                       const BranchRecord& branch, const std::string& volume) {
+                       const BranchRecord& branch, const std::string& volume, Operation& op) {
   std::string subject = branch.full_name();
   TRY(timed(ctx, t, subject, "checkpoint", [&] { return checkpoint_if_running(ctx, source); }));
+  TRY(op.step("checkpointed"));
   TRY(timed(ctx, t, subject, "snapshot", [&] {
     return ctx.storage.clone(source.volume, volume, Access::ReadWrite);
   }));
+  TRY(op.step("cloned"));
   // From here on the clone exists: the caller's guard destroys it on failure.
   BranchRecord at_volume = branch;
   at_volume.volume = volume;
@@ -87,8 +90,9 @@ Status clone_and_start(Context& ctx, Timings& t, const BranchRecord& source,
     TRY(prepare_archive(ctx, branch, FreshArchive::Yes));  // its WAL history starts here
     return ctx.postgres.prepare_clone(in, Recovery::No);
   }));
+  TRY(op.step("configured"));
   TRY(timed(ctx, t, subject, "start", [&] { return ctx.postgres.start(in); }));
-  return {};
+  return op.step("started");
 }
 
 }  // namespace
@@ -111,6 +115,7 @@ Result<BranchRecord> resolve_source(Context& ctx, const BranchRef& target,
 Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
                                     const std::optional<BranchRef>& from) {
   auto started = std::chrono::steady_clock::now();
+  TRY_ASSIGN(Operation op, Operation::begin(ctx, "branch.create", target.project, target.full()));
   TRY_ASSIGN(BranchRecord source, resolve_source(ctx, target, from));
 
   // Reserve name and port atomically; concurrent creates cannot collide.
@@ -127,8 +132,9 @@ Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
                             "run 'pgd doctor'", branch.full_name(), ctx.storage.path(branch.volume)));
   }
   ScopeGuard undo([&] { destroy_branch(ctx, branch); });
+  TRY(op.step("reserved"));
   BranchCreated out;
-  if (auto st = clone_and_start(ctx, out.timings, source, branch, branch.volume); !st)
+  if (auto st = clone_and_start(ctx, out.timings, source, branch, branch.volume, op); !st)
     return fail(st.error().wrap(fmt::format("branch '{}'", branch.full_name())));
   TRY(ctx.store.set_branch_state(branch.project, branch.name, BranchState::Running));
   undo.dismiss();
@@ -138,12 +144,16 @@ Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
   return out;
 }
 
-Status destroy_branch(Context& ctx, const BranchRecord& b) {
+Status destroy_branch(Context& ctx, const BranchRecord& b, Operation* op) {
+  auto step = [&](const char* name) { return op ? op->step(name) : Status{}; };
   Instance in = instance_for(ctx, b);
   TRY(ctx.postgres.stop(in));
+  TRY(step("stopped"));
   TRY_ASSIGN(auto snapshots, ctx.store.snapshots(b.project, b.name));
-  for (const auto& s : snapshots) TRY(delete_snapshot(ctx, s));
+  for (const auto& s : snapshots) TRY(destroy_snapshot(ctx, s));
+  TRY(step("snapshots-deleted"));
   TRY(ctx.storage.destroy(b.volume));
+  TRY(step("volume-destroyed"));
   TRY(os::remove_tree(ctx.paths.wal_dir(b.project, b.name)));
   os::remove_file(in.log_path);
   os::remove_tree(in.socket_dir);
@@ -151,6 +161,7 @@ Status destroy_branch(Context& ctx, const BranchRecord& b) {
 }
 
 Status delete_branch(Context& ctx, const BranchRef& ref, Force force) {
+  TRY_ASSIGN(Operation op, Operation::begin(ctx, "branch.delete", ref.project, ref.full()));
   TRY_ASSIGN(BranchRecord branch, require_branch(ctx, ref));
   if (!branch.parent)
     return fail(ErrorKind::Conflict,
@@ -169,7 +180,7 @@ Status delete_branch(Context& ctx, const BranchRef& ref, Force force) {
   }
   children.push_back(branch);
   for (const auto& b : children) {
-    if (auto st = destroy_branch(ctx, b); !st)
+    if (auto st = destroy_branch(ctx, b, &op); !st)
       return fail(st.error().wrap(fmt::format("delete branch '{}'", b.full_name())));
   }
   return {};
@@ -177,6 +188,7 @@ Status delete_branch(Context& ctx, const BranchRef& ref, Force force) {
 
 Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force force) {
   auto started = std::chrono::steady_clock::now();
+  TRY_ASSIGN(Operation op, Operation::begin(ctx, "branch.reset", ref.project, ref.full()));
   TRY_ASSIGN(BranchRecord branch, require_branch(ctx, ref));
   if (!branch.parent)
     return fail(ErrorKind::Conflict,
@@ -200,20 +212,26 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
   TRY(timed(ctx, out.timings, subject, "snapshot",
             [&] { return ctx.storage.clone(parent.volume, fresh, Access::ReadWrite); }));
   ScopeGuard drop_fresh([&] { ctx.storage.destroy(fresh); });
+  TRY(op.step("cloned"));
   Instance in = instance_for(ctx, branch);
   TRY(timed(ctx, out.timings, subject, "stop", [&] { return ctx.postgres.stop(in); }));
+  TRY(op.step("stopped"));
   TRY(timed(ctx, out.timings, subject, "swap", [&]() -> Status {
     TRY(ctx.storage.destroy(branch.volume));
     return ctx.storage.rename(fresh, branch.volume);
   }));
   drop_fresh.dismiss();
-  // From here the branch holds the parent's data; it only needs its own settings.
-  for (const auto& s : snapshots) TRY(delete_snapshot(ctx, s));
+  // From here the branch holds the parent's data; it only needs its own settings
+  // (doctor --fix rolls an interrupted reset forward from this step).
+  TRY(op.step("swapped"));
+  for (const auto& s : snapshots) TRY(destroy_snapshot(ctx, s));
   TRY(timed(ctx, out.timings, subject, "configure", [&]() -> Status {
     TRY(prepare_archive(ctx, branch, FreshArchive::Yes));
     return ctx.postgres.prepare_clone(in, Recovery::No);
   }));
+  TRY(op.step("configured"));
   TRY(timed(ctx, out.timings, subject, "start", [&] { return ctx.postgres.start(in); }));
+  TRY(op.step("started"));
   TRY(ctx.store.set_branch_state(branch.project, branch.name, BranchState::Running));
   branch.state = BranchState::Running;
   out.branch = branch;
@@ -222,6 +240,7 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
 }
 
 Status start_branch(Context& ctx, const BranchRecord& b) {
+  TRY_ASSIGN(auto lock, lock_project(ctx, b.project));
   if (b.state == BranchState::Creating)
     return fail(ErrorKind::Conflict, fmt::format("branch '{}' is still being created", b.full_name()));
   Instance in = instance_for(ctx, b);
@@ -235,6 +254,7 @@ Status start_branch(Context& ctx, const BranchRecord& b) {
 }
 
 Status stop_branch(Context& ctx, const BranchRecord& b) {
+  TRY_ASSIGN(auto lock, lock_project(ctx, b.project));
   if (b.state == BranchState::Creating)
     return fail(ErrorKind::Conflict, fmt::format("branch '{}' is still being created", b.full_name()));
   TRY(ctx.postgres.stop(instance_for(ctx, b)));

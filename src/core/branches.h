@@ -48,8 +48,10 @@ std::vector<BranchRecord> descendants(const std::vector<BranchRecord>& all, cons
 Result<BranchRecord> resolve_source(Context& ctx, const BranchRef& target,
                                     const std::optional<BranchRef>& from);
 
+class Operation;
 // Removes a branch's process, snapshots, volume, WAL archive, log, socket dir
-// and record. No checks.
-Status destroy_branch(Context& ctx, const BranchRecord& branch);
+// and record. No checks, no lock: for use inside an Operation (whose steps it
+// records, when given).
+Status destroy_branch(Context& ctx, const BranchRecord& branch, Operation* op = nullptr);
 
 }  // namespace pgd

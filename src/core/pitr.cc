@@ -4,6 +4,7 @@
 
 #include "base/scope_guard.h"
 #include "base/time_format.h"
+#include "core/operation.h"
 #include "core/wal_ops.h"
 #include "os/fs.h"
 #include "wal/archive.h"
@@ -91,6 +92,7 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
   auto started = std::chrono::steady_clock::now();
   int64_t now_us = ctx.clock.now_us();
   TRY_ASSIGN(wal::RecoveryTarget target, wal::parse_recovery_target(target_text, now_us));
+  TRY_ASSIGN(Operation op, Operation::begin(ctx, "branch.pitr", target_ref.project, target_ref.full()));
   TRY_ASSIGN(BranchRecord source, resolve_source(ctx, target_ref, from));
   TRY_ASSIGN(auto snaps, ctx.store.snapshots(source.project, source.name));
   TRY_ASSIGN(wal::SnapshotPoint base,
@@ -115,8 +117,10 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
                                                  "run 'pgd doctor'", subject, ctx.storage.path(branch.volume)));
   }
   ScopeGuard undo([&] { destroy_branch(ctx, branch); });
+  TRY(op.step("reserved"));
   TRY(timed(ctx, out.timings, subject, "snapshot",
             [&] { return ctx.storage.clone(base_snap->volume, branch.volume, Access::ReadWrite); }));
+  TRY(op.step("cloned"));
   // From here the clone exists: `undo` destroys it on failure.
   Instance in = instance_for(ctx, branch);
   if (replay) {
@@ -127,6 +131,7 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
     TRY(prepare_archive(ctx, branch, FreshArchive::Yes));
     return ctx.postgres.prepare_clone(in, replay ? Recovery::Yes : Recovery::No);
   }));
+  TRY(op.step("configured"));
   std::string shown;
   auto on_wait = [&] {
     std::string seg = last_restored_segment(in.log_path);
@@ -147,6 +152,7 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
     st = timed(ctx, out.timings, subject, "recover to end", [&] { return ctx.postgres.start(in, on_wait); });
   }
   if (!st) return fail(explain_failure(st.error(), in.log_path, target, source).wrap("branch '" + subject + "'"));
+  TRY(op.step("recovered"));
   // Promoted: recovery settings are ignored from now on; drop them from pgd.conf.
   TRY(ctx.postgres.configure(instance_for(ctx, branch)));
   TRY(ctx.store.set_branch_state(branch.project, branch.name, BranchState::Running));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/scope_guard.h"
+#include "core/operation.h"
 #include "core/secrets.h"
 #include "core/wal_ops.h"
 #include "os/fs.h"
@@ -42,6 +43,7 @@ Result<BranchCreated> create_project(Context& ctx, const std::string& name,
   auto started = std::chrono::steady_clock::now();
   TRY(validate_name("project", name));
   TRY_ASSIGN(int version, choose_version(ctx, pg_version));
+  TRY_ASSIGN(Operation op, Operation::begin(ctx, "project.create", name, name));
   TRY_ASSIGN(std::string password, generate_password());
   std::string now = ctx.clock.now_iso8601();
   BranchRecord main{name, "main", std::nullopt, 0, BranchState::Creating, name + "/main", now, version};
@@ -54,16 +56,20 @@ Result<BranchCreated> create_project(Context& ctx, const std::string& name,
   TRY_ASSIGN(main, ctx.store.insert_project(ProjectRecord{name, version, now}, main, ctx.port_free));
   // From here on records exist: failure must remove everything.
   ScopeGuard undo([&] { undo_create(ctx, main); });
+  TRY(op.step("recorded"));
   BranchCreated out;
   Instance in = instance_for(ctx, main);
   TRY(save_password(ctx.paths, name, password));
   TRY(timed(ctx, out.timings, main.full_name(), "create volume",
             [&] { return ctx.storage.create_volume(main.volume); }));
+  TRY(op.step("volume-created"));
   TRY(timed(ctx, out.timings, main.full_name(), "initdb", [&]() -> Status {
     TRY(prepare_archive(ctx, main, FreshArchive::Yes));
     return ctx.postgres.init_cluster(in, password);
   }));
+  TRY(op.step("initialized"));
   TRY(timed(ctx, out.timings, main.full_name(), "start", [&] { return ctx.postgres.start(in); }));
+  TRY(op.step("started"));
   TRY(ctx.store.set_branch_state(name, "main", BranchState::Running));
   undo.dismiss();
   main.state = BranchState::Running;
@@ -74,6 +80,7 @@ Result<BranchCreated> create_project(Context& ctx, const std::string& name,
 
 Status delete_project(Context& ctx, const std::string& name, Force force) {
   TRY(validate_name("project", name));
+  TRY_ASSIGN(Operation op, Operation::begin(ctx, "project.delete", name, name));
   TRY_ASSIGN(auto project, ctx.store.project(name));
   if (!project)
     return fail(ErrorKind::NotFound,
@@ -87,9 +94,10 @@ Status delete_project(Context& ctx, const std::string& name, Force force) {
   for (const auto& b : all)
     if (!b.parent) order.push_back(b);
   for (const auto& b : order) {
-    if (auto st = destroy_branch(ctx, b); !st)
+    if (auto st = destroy_branch(ctx, b, &op); !st)
       return fail(st.error().wrap(fmt::format("delete project '{}'", name)));
   }
+  TRY(op.step("branches-deleted"));
   TRY(ctx.storage.destroy(name));
   TRY(remove_password(ctx.paths, name));
   TRY(os::remove_tree(ctx.paths.log_dir(name)));

@@ -7,6 +7,7 @@
 #include "base/scope_guard.h"
 #include "base/time_format.h"
 #include "core/branches.h"
+#include "core/operation.h"
 #include "core/secrets.h"
 
 namespace pgd {
@@ -51,6 +52,7 @@ Result<SnapshotCreated> create_snapshot(Context& ctx, const BranchRef& ref,
                                         const std::optional<std::string>& label) {
   auto started = std::chrono::steady_clock::now();
   if (label) TRY(validate_name("snapshot label", *label));
+  TRY_ASSIGN(Operation op, Operation::begin(ctx, "snapshot.create", ref.project, ref.full()));
   TRY_ASSIGN(BranchRecord b, require_branch(ctx, ref));
   if (b.state == BranchState::Creating)
     return fail(ErrorKind::Conflict, fmt::format("branch '{}' is still being created", ref.full()));
@@ -72,9 +74,11 @@ Result<SnapshotCreated> create_snapshot(Context& ctx, const BranchRef& ref,
   std::string subject = ref.full();
   TRY_ASSIGN(WalPoints points, timed(ctx, out.timings, subject, "checkpoint",
                                      [&] { return checkpoint_for_snapshot(ctx, b, running); }));
+  TRY(op.step("checkpointed"));
   TRY(timed(ctx, out.timings, subject, "snapshot",
             [&] { return ctx.storage.clone(b.volume, snap.volume, Access::ReadOnly); }));
   ScopeGuard undo([&] { ctx.storage.destroy(snap.volume); });
+  TRY(op.step("cloned"));
   // Read after the snapshot (time rounded up to the millisecond): both bound
   // every commit the snapshot holds, which is what choosing a PITR base needs.
   snap.created_us = (ctx.clock.now_us() + 999) / 1000 * 1000;
@@ -109,8 +113,15 @@ Result<SnapshotRecord> find_snapshot(Context& ctx, const std::string& id_or_labe
                           id_or_label, ids));
 }
 
-Status delete_snapshot(Context& ctx, const SnapshotRecord& s) {
+Status destroy_snapshot(Context& ctx, const SnapshotRecord& s) {
   TRY(ctx.storage.destroy(s.volume));
+  return ctx.store.delete_snapshot(s.id);
+}
+
+Status delete_snapshot(Context& ctx, const SnapshotRecord& s) {
+  TRY_ASSIGN(Operation op, Operation::begin(ctx, "snapshot.delete", s.project, s.volume));
+  TRY(ctx.storage.destroy(s.volume));
+  TRY(op.step("volume-destroyed"));
   return ctx.store.delete_snapshot(s.id);
 }
 

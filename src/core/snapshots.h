@@ -25,6 +25,8 @@ Result<SnapshotCreated> create_snapshot(Context& ctx, const BranchRef& ref,
 // several branches is a Usage error that lists their ids.
 Result<SnapshotRecord> find_snapshot(Context& ctx, const std::string& id_or_label);
 Status delete_snapshot(Context& ctx, const SnapshotRecord& snapshot);
+// Removes the snapshot's volume and record; no lock (for use inside an Operation).
+Status destroy_snapshot(Context& ctx, const SnapshotRecord& snapshot);
 // Snapshots older than `days` of one branch (or all branches); deleted unless DryRun.
 Result<std::vector<SnapshotRecord>> cleanup_snapshots(Context& ctx,
                                                       const std::optional<BranchRef>& branch,

@@ -44,6 +44,14 @@ std::optional<pid_t> parse_postmaster_pid(const std::string& content) {
   }
 }
 
+std::optional<pid_t> postmaster_pid_for(const std::string& content, const std::string& data_dir) {
+  std::istringstream in(content);
+  std::string pid_line, dir_line;
+  if (!std::getline(in, pid_line) || !std::getline(in, dir_line) || dir_line != data_dir)
+    return std::nullopt;
+  return parse_postmaster_pid(content);
+}
+
 bool postmaster_ready(const std::string& content) {
   std::istringstream in(content);
   std::string line;

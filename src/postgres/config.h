@@ -32,6 +32,11 @@ std::string conf_quote(const std::string& value);
 
 // The postmaster's pid from postmaster.pid's first line, if well-formed.
 std::optional<pid_t> parse_postmaster_pid(const std::string& content);
+// The pid of the postmaster serving `data_dir` per this postmaster.pid, if the
+// file names that directory on its second line. A clone's copy of its
+// source's lock file names the source: its pid must never be taken for the
+// clone's (stopping it would stop the source).
+std::optional<pid_t> postmaster_pid_for(const std::string& content, const std::string& data_dir);
 
 // Whether postmaster.pid says the server accepts connections: its 8th line is
 // the status, "ready" padded with spaces (PG 10+). Before that: "starting".

@@ -89,6 +89,10 @@ Status NativePostgres::configure(const Instance& in) {
 }
 
 Status NativePostgres::prepare_clone(const Instance& in, Recovery recovery) {
+  // Dropping the lock file of a live server would hide it from every check.
+  if (auto pid = running_pid(in))
+    return fail(ErrorKind::Conflict, fmt::format("branch '{}': cannot reinitialize a data directory "
+                                                 "while its server (pid {}) runs", in.name, *pid));
   // A clone carries its source's lock file; its pid may well be alive.
   TRY(os::remove_file(in.data_dir + "/postmaster.pid"));
   TRY(os::remove_file(in.data_dir + "/postmaster.opts"));
@@ -178,7 +182,7 @@ Status NativePostgres::stop(const Instance& in) {
 std::optional<pid_t> NativePostgres::running_pid(const Instance& in) {
   auto content = os::read_file(in.data_dir + "/postmaster.pid");
   if (!content) return std::nullopt;
-  auto pid = pg::parse_postmaster_pid(*content);
+  auto pid = pg::postmaster_pid_for(*content, in.data_dir);
   if (!pid || !os::process_alive(*pid) || os::process_name(*pid) != "postgres")
     return std::nullopt;
   return pid;

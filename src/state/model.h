@@ -63,3 +63,17 @@ struct SnapshotRecord {
 };
 
 }  // namespace pgd
+
+namespace pgd {
+
+// A multi-step operation in progress (or interrupted, when its pid is gone).
+struct IntentRecord {
+  int64_t id = 0;
+  std::string op;       // "branch.create", "project.delete", ...
+  std::string subject;  // "prod/dev" or "prod"
+  std::string step;     // the last step reached
+  std::string started_at;
+  int pid = 0;
+};
+
+}  // namespace pgd

@@ -7,6 +7,7 @@
 //   tmp/                     short-lived files (initdb's pwfile)
 //   wal/<project>/<branch>/  each branch's WAL archive (0700, owned by the Postgres user)
 //   bin/pgd-archive-wal      the archive command script (0755)
+//   locks/<project>.lock     held by a command changing the project (flock)
 //   pool/                    default mount point of the embedded btrfs pool
 #pragma once
 
@@ -35,6 +36,9 @@ struct Paths {
     return wal_project_dir(project) + "/" + branch;
   }
   std::string archive_script() const { return home + "/bin/pgd-archive-wal"; }
+  std::string lock_file(const std::string& project) const {
+    return home + "/locks/" + project + ".lock";
+  }
 
   // $PGD_HOME, else /var/lib/pgd for root (Postgres, running as another user,
   // cannot reach into /root), else ~/.local/share/pgd.

@@ -50,6 +50,16 @@ CREATE TABLE snapshots (
   UNIQUE (project, branch, label)
 );
 )sql",
+    R"sql(
+CREATE TABLE intents (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  op TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  step TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  pid INTEGER NOT NULL
+);
+)sql",
 };
 
 // A prepared statement that finalizes itself; binds by position from 1.
@@ -393,6 +403,38 @@ Status Store::update_snapshot_size(const std::string& id, uint64_t size_bytes) {
   s.bind(1, static_cast<int64_t>(size_bytes)).bind(2, id);
   if (s.step() != SQLITE_DONE) return fail(error("update snapshot " + id));
   return {};
+}
+
+Result<int64_t> Store::begin_intent(const std::string& op, const std::string& subject,
+                                    const std::string& started_at, int pid) {
+  Stmt s(m_db, "INSERT INTO intents (op, subject, step, started_at, pid) VALUES (?, ?, 'begun', ?, ?)");
+  s.bind(1, op).bind(2, subject).bind(3, started_at).bind(4, pid);
+  if (s.step() != SQLITE_DONE) return fail(error("record intent " + op + " " + subject));
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(m_db));
+}
+
+Status Store::advance_intent(int64_t id, const std::string& step) {
+  Stmt s(m_db, "UPDATE intents SET step = ? WHERE id = ?");
+  s.bind(1, step).bind(2, id);
+  if (s.step() != SQLITE_DONE) return fail(error("record step " + step));
+  return {};
+}
+
+Status Store::end_intent(int64_t id) {
+  Stmt s(m_db, "DELETE FROM intents WHERE id = ?");
+  s.bind(1, id);
+  if (s.step() != SQLITE_DONE) return fail(error("end intent"));
+  return {};
+}
+
+Result<std::vector<IntentRecord>> Store::intents() {
+  Stmt s(m_db, "SELECT id, op, subject, step, started_at, pid FROM intents ORDER BY id");
+  std::vector<IntentRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW)
+    out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4), static_cast<int>(s.integer(5))});
+  if (rc != SQLITE_DONE) return fail(error("list intents"));
+  return out;
 }
 
 }  // namespace pgd

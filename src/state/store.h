@@ -56,6 +56,15 @@ class Store {
   Status delete_snapshot(const std::string& id);
   Status update_snapshot_size(const std::string& id, uint64_t size_bytes);
 
+  // The intent journal: a row per multi-step operation, from before it acts
+  // until it is done (or rolled back). Rows left by killed processes are what
+  // `pgd doctor` reports and `pgd doctor --fix` resolves.
+  Result<int64_t> begin_intent(const std::string& op, const std::string& subject,
+                               const std::string& started_at, int pid);
+  Status advance_intent(int64_t id, const std::string& step);
+  Status end_intent(int64_t id);
+  Result<std::vector<IntentRecord>> intents();
+
  private:
   explicit Store(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
   Status migrate();

@@ -33,6 +33,14 @@ stop_postmasters() {
     [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null || true
     for _ in $(seq 1 300); do process_gone "$pid" && break; sleep 0.1; done
   done < <(find "$MNT" -maxdepth 4 -name postmaster.pid 2>/dev/null)
+  # Last resort, for a test that failed half-way: postmasters whose data
+  # directory is under this test's pool, found by their command line, ended by pid.
+  local pids
+  pids=$(ps -eo pid=,args= | awk -v m="$MNT/" '$2 ~ /postgres$/ && $3 == "-D" && index($4, m) == 1 {print $1}')
+  for pid in $pids; do
+    kill -QUIT "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do process_gone "$pid" && break; sleep 0.1; done
+  done
 }
 
 cleanup() {
@@ -48,8 +56,11 @@ cleanup() {
     mountpoint -q "$MNT" || break
     umount "$MNT" 2>/dev/null || sleep 1
   done
-  mountpoint -q "$MNT" && echo "WARNING: could not unmount $MNT" >&2
-  rm -rf "$T"
+  if mountpoint -q "$MNT"; then
+    echo "WARNING: could not unmount $MNT; leaving $T in place" >&2
+  else
+    rm -rf "$T"
+  fi
   exit "$rc"
 }
 trap cleanup EXIT

@@ -25,7 +25,7 @@ for _ in $(seq 1 100); do process_gone "$pid" && break; sleep 0.05; done
 sleep 0.5  # let its children notice and exit
 expect_exit 1 pgd doctor
 assert_contains "$OUT" "should be running on port" "doctor reports the dead branch"
-assert_contains "$OUT" "fix: pgd start life/dev" "doctor names the fix"
+assert_contains "$OUT" "fix: start it (pgd start life/dev)" "doctor names the fix"
 pgd start --all >/dev/null
 assert_eq "$(sql life/dev "SELECT count(*) FROM t")" "101" "data after crash and start --all"
 expect_exit 0 pgd doctor

@@ -29,6 +29,12 @@ TEST(ParsePostmasterPid, RejectsGarbage) {
   EXPECT_FALSE(pg::parse_postmaster_pid("-5\n"));
 }
 
+TEST(PostmasterPidFor, IgnoresALockFileCopiedFromAnotherDataDirectory) {
+  std::string content = "4242\n/pool/p/main\n1700000000\n";
+  EXPECT_EQ(pg::postmaster_pid_for(content, "/pool/p/main"), 4242);
+  EXPECT_FALSE(pg::postmaster_pid_for(content, "/pool/p/dev"));
+}
+
 TEST(PostmasterReady, ReadsThePaddedStatusLine) {
   std::string head = "4242\n/data\n1700000000\n54321\n/run/x\n127.0.0.1\n  1234  5678\n";
   EXPECT_TRUE(pg::postmaster_ready(head + "ready   \n"));

@@ -1,0 +1,43 @@
+// Operation: what every command that changes a project holds while it works.
+//
+// It takes the project's lock (so two commands never change one project at
+// once; a killed pgd releases it with its process) and records the intent in
+// the journal before anything is touched; each step reached is recorded, and
+// the intent ends when the Operation does. An intent whose pid is gone is an
+// interrupted operation: `pgd doctor` reports it and `pgd doctor --fix`
+// resolves it (core/repair.h).
+//
+// Test hook: PGD_FAULT=<op>:<step> (e.g. branch.create:cloned) makes pgd kill
+// itself with SIGKILL right after recording that step, so tests can interrupt
+// every step of every operation for real.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/context.h"
+#include "os/file_lock.h"
+
+namespace pgd {
+
+class Operation {
+ public:
+  static Result<Operation> begin(Context& ctx, const std::string& op, const std::string& project,
+                                 const std::string& subject);
+  Operation(Operation&& other) noexcept;
+  Operation(const Operation&) = delete;
+  ~Operation();
+  Status step(const std::string& name);
+
+ private:
+  Operation(Context& ctx, os::FileLock lock, std::string op) : m_ctx(&ctx), m_lock(std::move(lock)), m_op(std::move(op)) {}
+  Context* m_ctx;
+  os::FileLock m_lock;
+  std::string m_op;
+  std::optional<int64_t> m_intent;
+};
+
+// Just the project's lock, for single-step commands (start, stop).
+Result<os::FileLock> lock_project(Context& ctx, const std::string& project);
+
+}  // namespace pgd
