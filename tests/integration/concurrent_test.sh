@@ -32,3 +32,35 @@ cat "$T/s1.err" "$T/s2.err" | grep -q "already exists" || fail "the loser says w
 assert_eq "$(sql busy/same "SELECT count(*) FROM t")" "5000" "the winner works"
 expect_exit 0 pgd doctor
 pass "racing creates of one name: one wins, state stays consistent"
+
+# Eight pgd processes at once, creating and deleting branches of one project:
+# each succeeds or fails with a clear message; afterwards state, subvolumes and
+# processes agree.
+pgd branch create busy/d1 >/dev/null
+pgd branch create busy/d2 >/dev/null
+pgd branch create busy/d3 >/dev/null
+jobs_=()
+for i in 1 2 3 4 5; do
+  "$PGD" branch create "busy/n$i" >"$T/n$i.out" 2>"$T/n$i.err" & jobs_+=($!)
+done
+for b in d1 d2 d3; do
+  "$PGD" branch delete "busy/$b" >"$T/$b.out" 2>"$T/$b.err" & jobs_+=($!)
+done
+failures=0
+for pid in "${jobs_[@]}"; do wait "$pid" || failures=$((failures + 1)); done
+for f in "$T"/n*.err "$T"/d*.err; do
+  [ -s "$f" ] || continue
+  grep -q "^pgd: error: " "$f" || fail "an unclear failure: $(cat "$f")"
+done
+assert_eq "$failures" "0" "eight concurrent creates and deletes all succeed"
+for i in 1 2 3 4 5; do assert_eq "$(sql "busy/n$i" "SELECT count(*) FROM t")" "5000" "data in n$i"; done
+for b in d1 d2 d3; do pgd branch get "busy/$b" >/dev/null 2>&1 && fail "busy/$b survived its delete"; done
+recorded=$(pgd branch list --json | jq -r '.[].data_dir' | sort)
+on_disk=$(btrfs subvolume list "$MNT" | awk '{print $NF}' | sed "s|^|$MNT/|" | sort)
+assert_eq "$on_disk" "$recorded" "subvolumes = records"
+postmasters=$(ps -u pgd -o args= | awk '$2 == "-D" {print $3}' | sort)
+assert_eq "$postmasters" "$recorded" "one postmaster per branch"
+assert_eq "$(pgd branch list --json | jq '[.[].port] | unique | length')" \
+  "$(pgd branch list --json | jq length)" "ports unique"
+expect_exit 0 pgd doctor
+pass "eight concurrent processes: all succeed; state, subvolumes and processes agree"

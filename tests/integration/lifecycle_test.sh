@@ -54,3 +54,25 @@ assert_eq "$(sql life/dev "SELECT count(*) FROM t")" "101" "branch data after re
 assert_eq "$(pgd status --json | jq '[.projects[].branches[] | select(.status == "running")] | length')" \
   "2" "every branch running again"
 pass "detach, re-attach and start --all"
+
+# A power cut: every Postgres process killed with -9, then the pool unmounted
+# behind pgd's back, as a reboot leaves things.
+victims=""
+for f in "$MNT"/*/*/postmaster.pid; do
+  pm=$(head -n1 "$f")
+  victims="$victims $pm $(ps -o pid= --ppid "$pm" | tr '\n' ' ')"
+done
+for pid in $victims; do kill -9 "$pid" 2>/dev/null || true; done
+for pid in $victims; do
+  for _ in $(seq 1 100); do process_gone "$pid" && break; sleep 0.05; done
+done
+sleep 0.5
+umount "$MNT"
+expect_exit 1 pgd start --all
+assert_contains "$ERR" "is not mounted" "start --all says the pool needs re-attaching"
+pgd setup >/dev/null
+pgd start --all >/dev/null
+assert_eq "$(sql life/main "SELECT count(*) FROM t")" "100" "main after the power cut"
+assert_eq "$(sql life/dev "SELECT count(*) FROM t")" "101" "branch after the power cut"
+expect_exit 0 pgd doctor
+pass "after a power cut: setup re-attaches, start --all brings every branch back with its data"
