@@ -13,6 +13,7 @@ struct SnapshotOptions {
   std::string ref, label, id;
   int days = -1;
   bool all = false, dry_run = false;
+  CLI::Option* label_option = nullptr;  // given at all? (--label "" is an invalid label)
 };
 
 nlohmann::json snapshot_json(const SnapshotRecord& s) {
@@ -35,7 +36,7 @@ const std::vector<std::string> k_headers{"ID", "BRANCH", "LABEL", "CREATED", "LS
 Status run_create(const SnapshotOptions& o, Env& env, const Output& out) {
   TRY_ASSIGN(BranchRef ref, parse_branch_ref(o.ref));
   std::optional<std::string> label;
-  if (!o.label.empty()) label = o.label;
+  if (o.label_option && o.label_option->count() > 0) label = o.label;
   if (label) TRY(validate_name("snapshot label", *label));
   TRY_ASSIGN(Context * ctx, env.context());
   TRY_ASSIGN(SnapshotCreated created, create_snapshot(*ctx, ref, label));
@@ -136,7 +137,8 @@ void add_snapshot_commands(CLI::App& app, Invocation& inv) {
 
   auto* create = leaf(group, inv, o, "create", "Take an application-consistent, read-only snapshot", run_create);
   create->add_option("name", o->ref, ref_help)->required();
-  create->add_option("--label", o->label, "a name for it, unique per branch (e.g. before-migration)");
+  o->label_option =
+      create->add_option("--label", o->label, "a name for it, unique per branch (e.g. before-migration)");
 
   leaf(group, inv, o, "list", "List snapshots of all branches, or of one", run_list)
       ->add_option("name", o->ref, ref_help);

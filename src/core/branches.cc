@@ -21,6 +21,15 @@ Instance instance_for(const Context& ctx, const BranchRecord& b) {
                   archive_settings(ctx.paths, b)};
 }
 
+Status require_free_space(Context& ctx, const std::string& subject) {
+  constexpr uint64_t k_min_free = 64ULL << 20;
+  TRY_ASSIGN(uint64_t free, ctx.storage.free_bytes());
+  if (free >= k_min_free) return {};
+  return fail(fmt::format("{}: the pool {} is full ({} free, {} needed): delete branches or "
+                          "snapshots you no longer need (pgd status shows them), or grow the pool",
+                          subject, ctx.storage.root(), format_bytes(free), format_bytes(k_min_free)));
+}
+
 std::string to_string(LiveStatus status) {
   switch (status) {
     case LiveStatus::Running: return "running";
@@ -115,6 +124,7 @@ Result<BranchRecord> resolve_source(Context& ctx, const BranchRef& target,
 Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
                                     const std::optional<BranchRef>& from) {
   auto started = std::chrono::steady_clock::now();
+  TRY(require_free_space(ctx, "branch '" + target.full() + "'"));
   TRY_ASSIGN(Operation op, Operation::begin(ctx, "branch.create", target.project, target.full()));
   TRY_ASSIGN(BranchRecord source, resolve_source(ctx, target, from));
 
@@ -188,6 +198,7 @@ Status delete_branch(Context& ctx, const BranchRef& ref, Force force) {
 
 Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force force) {
   auto started = std::chrono::steady_clock::now();
+  TRY(require_free_space(ctx, "branch '" + ref.full() + "'"));
   TRY_ASSIGN(Operation op, Operation::begin(ctx, "branch.reset", ref.project, ref.full()));
   TRY_ASSIGN(BranchRecord branch, require_branch(ctx, ref));
   if (!branch.parent)

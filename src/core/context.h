@@ -36,6 +36,10 @@ struct Context {
   Progress* progress = nullptr;  // may be null
 };
 
+// Refuses to start work that needs space when the pool is (nearly) full:
+// a clean error beats a half-made branch or a server stopped by ENOSPC.
+Status require_free_space(Context& ctx, const std::string& subject);
+
 // The runtime view of a branch record.
 Instance instance_for(const Context& ctx, const BranchRecord& branch);
 

@@ -92,6 +92,7 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
   auto started = std::chrono::steady_clock::now();
   int64_t now_us = ctx.clock.now_us();
   TRY_ASSIGN(wal::RecoveryTarget target, wal::parse_recovery_target(target_text, now_us));
+  TRY(require_free_space(ctx, "branch '" + target_ref.full() + "'"));
   TRY_ASSIGN(Operation op, Operation::begin(ctx, "branch.pitr", target_ref.project, target_ref.full()));
   TRY_ASSIGN(BranchRecord source, resolve_source(ctx, target_ref, from));
   TRY_ASSIGN(auto snaps, ctx.store.snapshots(source.project, source.name));

@@ -43,6 +43,7 @@ Result<BranchCreated> create_project(Context& ctx, const std::string& name,
   auto started = std::chrono::steady_clock::now();
   TRY(validate_name("project", name));
   TRY_ASSIGN(int version, choose_version(ctx, pg_version));
+  TRY(require_free_space(ctx, "project '" + name + "'"));
   TRY_ASSIGN(Operation op, Operation::begin(ctx, "project.create", name, name));
   TRY_ASSIGN(std::string password, generate_password());
   std::string now = ctx.clock.now_iso8601();

@@ -52,6 +52,7 @@ Result<SnapshotCreated> create_snapshot(Context& ctx, const BranchRef& ref,
                                         const std::optional<std::string>& label) {
   auto started = std::chrono::steady_clock::now();
   if (label) TRY(validate_name("snapshot label", *label));
+  TRY(require_free_space(ctx, "snapshot of '" + ref.full() + "'"));
   TRY_ASSIGN(Operation op, Operation::begin(ctx, "snapshot.create", ref.project, ref.full()));
   TRY_ASSIGN(BranchRecord b, require_branch(ctx, ref));
   if (b.state == BranchState::Creating)

@@ -103,6 +103,11 @@ Result<VolumeUsage> BtrfsBackend::usage(const std::string& volume) {
   return VolumeUsage{total, exclusive};
 }
 
+Result<uint64_t> BtrfsBackend::free_bytes() {
+  TRY_ASSIGN(os::FsUsage usage, os::filesystem_usage(m_root));
+  return usage.free_bytes;
+}
+
 Result<std::vector<std::string>> BtrfsBackend::list() {
   std::vector<std::string> out;
   std::error_code ec;

@@ -43,6 +43,8 @@ class StorageBackend {
   virtual Status destroy(const std::string& volume) = 0;
   // Bytes the volume references, and those it alone uses (shared with no other).
   virtual Result<VolumeUsage> usage(const std::string& volume) = 0;
+  // Bytes still free for new data in the pool.
+  virtual Result<uint64_t> free_bytes() = 0;
   // Every volume under the root, as "<group>/<name>".
   virtual Result<std::vector<std::string>> list() = 0;
 };

@@ -10,6 +10,7 @@ pgd branch create base/dev >/dev/null
 
 snapshot_state() {
   echo "$(pgd status --json | jq -c '[.projects[] | .name, [.branches[] | .name, .status, .port]]')" \
+       "$(pgd snapshot list --json | jq -c '[.[].id]')" \
        "$(ls "$MNT"/* | tr '\n' ' ')" "$(ls "$PGD_HOME/secrets" "$PGD_HOME/logs" | tr '\n' ' ')"
 }
 before=$(snapshot_state)
@@ -67,6 +68,26 @@ expect_exit 2 pgd start base/dev --all
 expect_exit 2 pgd setup --size 5G
 expect_exit 2 pgd setup --pool-file "$T/x.img" --size lots
 pass "bad usage exits 2"
+
+# Snapshot labels, recovery targets, ages and flags of the other commands.
+for label in "" "UP" "a b" "../x" "x/y" "semi;colon" "quote'" "$(printf 'l%.0s' {1..64})"; do
+  expect_exit 2 pgd snapshot create base/main --label "$label"
+done
+for target in "2025-13-45T99:00:00Z" "2025-02-30" "yesterday!" "-5x" "1/2/3" "' OR 1=1 --"; do
+  expect_exit 2 pgd branch create base/pitr --pitr "$target"
+done
+expect_exit 2 pgd branch create base/pitr --pitr "2099-01-01T00:00:00Z"
+for days in -1 abc 1.5 ""; do
+  expect_exit 2 pgd snapshot cleanup base/main --days "$days"
+  expect_exit 2 pgd wal cleanup base/main --days "$days"
+done
+expect_exit 2 pgd snapshot cleanup base/main --all --days 1
+expect_exit 2 pgd snapshot create base/main --bogus
+expect_exit 2 pgd wal info --bogus
+expect_exit 2 pgd doctor --bogus
+expect_exit 2 pgd snapshot
+expect_exit 2 pgd wal
+pass "bad labels, targets, ages and flags exit 2"
 
 after=$(snapshot_state)
 assert_eq "$after" "$before" "nothing created or deleted by bad input"

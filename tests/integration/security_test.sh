@@ -33,7 +33,15 @@ assert_eq "$(stat -c %a "$PGD_HOME/secrets")" "700" "secrets dir mode"
 assert_eq "$(stat -c %a "$PGD_HOME/state.db")" "600" "state db mode"
 assert_eq "$(stat -c %a "$MNT/sec/dev")" "700" "data dir mode"
 assert_eq "$(stat -c %a "$PGD_HOME/run/$port")" "700" "socket dir mode"
-pass "secrets, state, data and sockets are private"
+sql sec/dev "SELECT pg_switch_wal()" >/dev/null
+sql sec/dev "CREATE TABLE x (i int); SELECT pg_switch_wal()" >/dev/null
+for _ in $(seq 1 100); do [ -n "$(ls "$PGD_HOME/wal/sec/dev")" ] && break; sleep 0.1; done
+assert_eq "$(stat -c '%a %U' "$PGD_HOME/wal/sec/dev")" "700 pgd" "archive dir mode and owner"
+for f in "$PGD_HOME"/wal/sec/dev/*; do
+  assert_eq "$(stat -c '%a %U' "$f")" "600 pgd" "archived file $f"
+done
+assert_eq "$(stat -c '%a' "$PGD_HOME/locks")" "700" "locks dir mode"
+pass "secrets, state, data, sockets and WAL archives are private"
 
 if ps -eo args | grep -F -- "$password" | grep -v grep >/dev/null; then fail "password on a command line"; fi
 for cmd in "branch get sec/dev" "branch list" "status" "project get sec" "doctor"; do

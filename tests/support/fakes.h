@@ -47,6 +47,8 @@ class FakeStorage : public StorageBackend {
     return {};
   }
   Result<VolumeUsage> usage(const std::string&) override { return VolumeUsage{}; }
+  uint64_t free = 1ULL << 40;
+  Result<uint64_t> free_bytes() override { return free; }
   Result<std::vector<std::string>> list() override {
     std::vector<std::string> out;
     for (auto& [v, _] : volumes)
