@@ -4,15 +4,21 @@
 #   1. pgd branch create
 #   2. the raw mechanism by hand: CHECKPOINT + btrfs snapshot + pg_ctl start -w + query
 #   3. a full copy of the data directory (cp --reflink=never) + pg_ctl start -w + query
-# all on the same pgbench database in one fresh loop-mounted btrfs pool.
+#   4. CREATE DATABASE ... TEMPLATE (the in-server alternative) + query
+# all on the same pgbench database in one fresh loop-mounted btrfs pool; then,
+# with pgbench -c 4 -j 2 running on the source, pgd's branch-ready time and the
+# source's TPS per second; then space, delete, reset and project-create figures.
 # Usage: sudo bash bench/branch_ready.sh [path/to/pgd]
-# Env: BENCH_SCALE (default 100 = ~1.5 GB), BENCH_BRANCHES (default 10), BENCH_COPIES (default 2),
+# Env: BENCH_SCALE (default 100 = ~1.5 GB), BENCH_BRANCHES (default 20), BENCH_COPIES (default 2),
+#      BENCH_TEMPLATES (default 3), BENCH_BUSY_BRANCHES (default 5), BENCH_JSON=FILE for JSON results,
 #      BENCH_REPORT=FILE also writes the results as a Markdown section to FILE.
 set -euo pipefail
 PGD=$(realpath "${1:-build/pgd}")
 SCALE=${BENCH_SCALE:-100}
-N=${BENCH_BRANCHES:-10}
+N=${BENCH_BRANCHES:-20}
 COPIES=${BENCH_COPIES:-2}
+TEMPLATES=${BENCH_TEMPLATES:-3}
+BUSY_BRANCHES=${BENCH_BUSY_BRANCHES:-5}
 PGBIN=/usr/lib/postgresql/15/bin
 [ "$(id -u)" -eq 0 ] || { echo "run as root (it mounts a pool)"; exit 1; }
 
@@ -98,19 +104,88 @@ for i in $(seq 1 "$COPIES"); do
   rm -rf "$d"
 done
 
+# 4. CREATE DATABASE ... TEMPLATE
+: >"$T/template.txt"
+for i in $(seq 1 "$TEMPLATES"); do
+  t0=$(now_ms)
+  q "$main_port" "CREATE DATABASE tpl$i TEMPLATE postgres" 2>/dev/null || \
+    { q "$main_port" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'postgres' AND pid <> pg_backend_pid()" >/dev/null; q "$main_port" "CREATE DATABASE tpl$i TEMPLATE postgres"; }
+  "$PGBIN/psql" -h 127.0.0.1 -p "$main_port" -U postgres -d "tpl$i" -XtAq -c "SELECT 1" >/dev/null
+  echo $(( $(now_ms) - t0 )) >>"$T/template.txt"
+  q "$main_port" "DROP DATABASE tpl$i"
+done
+
+# Space: an idle branch, and the same branch after 1,000 single-row updates.
+echo "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = 1 + (random() * 99999)::int;" >"$T/update.sql"
+b1_port=$("$PGD" branch get bench/b1 --json | jq -r .port)
+"$PGBIN/pgbench" -n -t 1000 -f "$T/update.sql" -h 127.0.0.1 -p "$b1_port" -U postgres postgres >/dev/null 2>&1
+q "$b1_port" "CHECKPOINT"
+space_updated=$("$PGD" branch get bench/b1 --json | jq -r .size_bytes)
+
+# Delete, reset, project create.
+: >"$T/delete.txt"; : >"$T/reset.txt"; : >"$T/project.txt"
+for i in $(seq 2 $(( N < 6 ? N : 6 ))); do
+  t0=$(now_ms); "$PGD" branch reset "bench/b$i" >/dev/null; echo $(( $(now_ms) - t0 )) >>"$T/reset.txt"
+done
+for i in $(seq 2 $(( N < 6 ? N : 6 ))); do
+  t0=$(now_ms); "$PGD" branch delete "bench/b$i" >/dev/null; echo $(( $(now_ms) - t0 )) >>"$T/delete.txt"
+done
+for i in 1 2 3; do
+  t0=$(now_ms); "$PGD" project create "empty$i" >/dev/null; echo $(( $(now_ms) - t0 )) >>"$T/project.txt"
+  "$PGD" project delete "empty$i" >/dev/null
+done
+
+# Busy source: pgbench -c 4 -j 2 with per-second progress; branch every 4 s.
+busy_seconds=$(( BUSY_BRANCHES * 4 + 8 ))
+"$PGBIN/pgbench" -n -c 4 -j 2 -T "$busy_seconds" -P 1 -h 127.0.0.1 -p "$main_port" -U postgres postgres \
+  >/dev/null 2>"$T/progress.txt" &
+busy=$!
+sleep 4
+: >"$T/busy.txt"
+for i in $(seq 1 "$BUSY_BRANCHES"); do
+  t0=$(now_ms)
+  port=$("$PGD" branch create "bench/busy$i" --json | jq -r .port)
+  q "$port" "SELECT 1" >/dev/null
+  echo $(( $(now_ms) - t0 )) >>"$T/busy.txt"
+  sleep 3
+done
+wait "$busy" || true
+awk '/^progress:/ {print int($4)}' "$T/progress.txt" >"$T/tps.txt"
+read -r tps_n tps_median _ _ < <(stats <"$T/tps.txt")
+tps_worst=$(sort -n "$T/tps.txt" | head -n 1)
+
 report() {
 echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r), $(date -u +%F)"
-echo "# pgbench scale $SCALE, database size $size, idle source"
-printf "%-52s %4s %10s %8s %8s\n" "branch-ready time (command start -> first query)" "n" "median ms" "p95 ms" "max ms"
-for m in "pgd branch create:pgd" "by hand: CHECKPOINT+snapshot+pg_ctl -w+query:manual" "full copy (cp --reflink=never)+pg_ctl -w+query:copy"; do
+echo "# pgbench scale $SCALE, database size $size"
+printf "%-56s %4s %10s %8s %8s\n" "branch-ready time (command start -> first query)" "n" "median ms" "p95 ms" "max ms"
+for m in "pgd branch create, idle source:pgd" "by hand: CHECKPOINT+snapshot+pg_ctl -w+query:manual" \
+         "full copy (cp --reflink=never)+pg_ctl -w+query:copy" "CREATE DATABASE ... TEMPLATE + query:template" \
+         "pgd branch create, source under pgbench -c4 -j2:busy" "pgd branch reset:reset" "pgd branch delete:delete" \
+         "pgd project create (initdb + start):project"; do
   read -r n med p95 max < <(stats <"$T/${m##*:}.txt")
-  printf "%-52s %4d %10d %8d %8d\n" "${m%:*}" "$n" "$med" "$p95" "$max"
+  printf "%-56s %4d %10d %8d %8d\n" "${m%:*}" "$n" "$med" "$p95" "$max"
 done
 echo
+echo "source TPS under pgbench -c4 -j2 while branching: median $tps_median, worst 1-second window $tps_worst ($(( tps_worst * 100 / (tps_median > 0 ? tps_median : 1) ))% of median, $tps_n windows)"
 echo "exclusive space of an idle pgd branch: $space bytes ($((space / 1024)) KiB)"
+echo "exclusive space after 1,000 single-row updates + CHECKPOINT: $space_updated bytes ($((space_updated / 1024)) KiB)"
 }
 echo
 report
 if [ -n "${BENCH_REPORT:-}" ]; then
-  { echo "## Branch-ready time (bench/branch_ready.sh)"; echo; echo '```'; report; echo '```'; echo; } >"$BENCH_REPORT"
+  { echo "## Branch-ready time and operations (bench/branch_ready.sh)"; echo; echo '```'; report; echo '```'; echo; } >"$BENCH_REPORT"
+fi
+if [ -n "${BENCH_JSON:-}" ]; then
+  {
+    echo "{\"date\": \"$(date -u +%FT%TZ)\", \"scale\": $SCALE, \"results\": {"
+    first=1
+    for m in pgd manual copy template busy reset delete project; do
+      read -r n med p95 max < <(stats <"$T/$m.txt")
+      [ $first -eq 1 ] || echo ","
+      first=0
+      printf '"%s": {"n": %d, "median_ms": %d, "p95_ms": %d, "max_ms": %d}' "$m" "$n" "$med" "$p95" "$max"
+    done
+    echo "}, \"busy_tps\": {\"median\": $tps_median, \"worst\": $tps_worst},"
+    echo "\"space\": {\"idle_branch_bytes\": $space, \"after_1000_updates_bytes\": $space_updated}}"
+  } | jq . >"$BENCH_JSON"
 fi

@@ -157,7 +157,7 @@ Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
 Status destroy_branch(Context& ctx, const BranchRecord& b, Operation* op) {
   auto step = [&](const char* name) { return op ? op->step(name) : Status{}; };
   Instance in = instance_for(ctx, b);
-  TRY(ctx.postgres.stop(in));
+  TRY(ctx.postgres.stop(in, StopMode::Immediate));  // its data is about to go: no checkpoint
   TRY(step("stopped"));
   TRY_ASSIGN(auto snapshots, ctx.store.snapshots(b.project, b.name));
   for (const auto& s : snapshots) TRY(destroy_snapshot(ctx, s));
@@ -225,7 +225,9 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
   ScopeGuard drop_fresh([&] { ctx.storage.destroy(fresh); });
   TRY(op.step("cloned"));
   Instance in = instance_for(ctx, branch);
-  TRY(timed(ctx, out.timings, subject, "stop", [&] { return ctx.postgres.stop(in); }));
+  // Its data is replaced next: an immediate stop skips a useless shutdown checkpoint.
+  TRY(timed(ctx, out.timings, subject, "stop",
+            [&] { return ctx.postgres.stop(in, StopMode::Immediate); }));
   TRY(op.step("stopped"));
   TRY(timed(ctx, out.timings, subject, "swap", [&]() -> Status {
     TRY(ctx.storage.destroy(branch.volume));

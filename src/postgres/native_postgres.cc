@@ -168,10 +168,11 @@ Status NativePostgres::wait_exit(pid_t pid, int timeout_ms) {
   return {};
 }
 
-Status NativePostgres::stop(const Instance& in) {
+Status NativePostgres::stop(const Instance& in, StopMode mode) {
   auto pid = running_pid(in);
   if (!pid) return {};
-  TRY(os::send_signal(*pid, SIGINT));  // fast shutdown: abort sessions, checkpoint, exit
+  // SIGINT: fast shutdown (abort sessions, checkpoint, exit); SIGQUIT: immediate.
+  TRY(os::send_signal(*pid, mode == StopMode::Fast ? SIGINT : SIGQUIT));
   if (wait_exit(*pid, k_fast_stop_timeout_ms)) return {};
   TRY(os::send_signal(*pid, SIGQUIT));  // immediate: recovery on next start
   if (wait_exit(*pid, 10'000)) return {};

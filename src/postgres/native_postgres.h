@@ -19,7 +19,7 @@ class NativePostgres : public PostgresRunner {
   Status configure(const Instance& instance) override;
   Status prepare_clone(const Instance& instance, Recovery recovery) override;
   Result<pid_t> start(const Instance& instance, const std::function<void()>& on_wait = {}) override;
-  Status stop(const Instance& instance) override;
+  Status stop(const Instance& instance, StopMode mode = StopMode::Fast) override;
   std::optional<pid_t> running_pid(const Instance& instance) override;
   Status checkpoint(const Instance& instance, const std::string& password) override;
   Result<pg::Rows> query(const Instance& instance, const std::string& password,

@@ -34,7 +34,10 @@ struct Instance {
   std::vector<std::pair<std::string, std::string>> settings;
 };
 
-enum class Recovery { No, Yes };  // Yes: start in archive recovery (recovery.signal)
+enum class Recovery { No, Yes };
+// Fast: sessions aborted, a shutdown checkpoint, a clean stop. Immediate: no
+// checkpoint (the next start recovers) — for data about to be destroyed.
+enum class StopMode { Fast, Immediate };  // Yes: start in archive recovery (recovery.signal)
 
 class PostgresRunner {
  public:
@@ -53,7 +56,7 @@ class PostgresRunner {
   // `on_wait` is called about every 200 ms while start-up (e.g. WAL replay) goes on.
   virtual Result<pid_t> start(const Instance& instance,
                               const std::function<void()>& on_wait = {}) = 0;
-  virtual Status stop(const Instance& instance) = 0;
+  virtual Status stop(const Instance& instance, StopMode mode = StopMode::Fast) = 0;
   // The postmaster's pid when it is running on this data directory.
   virtual std::optional<pid_t> running_pid(const Instance& instance) = 0;
   // Flushes every committed transaction's pages so a clone recovers quickly.

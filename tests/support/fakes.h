@@ -86,7 +86,7 @@ class FakePostgres : public PostgresRunner {
     running.insert(in.data_dir);
     return 4242;
   }
-  Status stop(const Instance& in) override {
+  Status stop(const Instance& in, StopMode = StopMode::Fast) override {
     calls.push_back("stop " + in.data_dir);
     running.erase(in.data_dir);
     return {};
