@@ -68,7 +68,9 @@ for i in $(seq 1 "$N"); do
 done
 space=$("$PGD" branch get bench/b1 --json | jq -r .size_bytes)
 
-# 2. by hand, with the same ingredients pgd uses
+# 2. by hand, with the same ingredients pgd uses. These clones are not pgd's:
+# their copied pgd.conf would archive into main's archive (and the archive
+# command rightly refuses their diverging segments), so archiving is off.
 mkdir -p -m 755 "$MNT/manual" "$T/logs"
 chown pgd "$T/logs"
 : >"$T/manual.txt"
@@ -80,7 +82,7 @@ for i in $(seq 1 "$N"); do
   btrfs subvolume snapshot "$MNT/bench/main" "$d" >/dev/null
   rm -f "$d/postmaster.pid"
   runuser -u pgd -- "$PGBIN/pg_ctl" -D "$d" -w -s -l "$T/logs/m$i.log" \
-    -o "-p $port -k $d -c cluster_name=manual$i" start
+    -o "-p $port -k $d -c cluster_name=manual$i -c archive_mode=off" start
   q "$port" "SELECT 1" >/dev/null
   echo $(( $(now_ms) - t0 )) >>"$T/manual.txt"
   runuser -u pgd -- "$PGBIN/pg_ctl" -D "$d" -m fast -s stop
@@ -97,7 +99,7 @@ for i in $(seq 1 "$COPIES"); do
   cp -a --reflink=never "$MNT/bench/main" "$d"
   rm -f "$d/postmaster.pid"
   runuser -u pgd -- "$PGBIN/pg_ctl" -D "$d" -w -s -l "$T/logs/c$i.log" \
-    -o "-p $port -k $d -c cluster_name=copy$i" start
+    -o "-p $port -k $d -c cluster_name=copy$i -c archive_mode=off" start
   q "$port" "SELECT 1" >/dev/null
   echo $(( $(now_ms) - t0 )) >>"$T/copy.txt"
   runuser -u pgd -- "$PGBIN/pg_ctl" -D "$d" -m fast -s stop

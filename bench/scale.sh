@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Many idle branches at once: memory (PSS of every Postgres process, per branch
+# and in total) with 50 and then 100 branches running, and how long
+# `pgd status` and `pgd branch list` take with 100 branches.
+# Usage: sudo bash bench/scale.sh [path/to/pgd]
+# Env: BENCH_COUNTS (default "50 100"), BENCH_REPORT=FILE appends a Markdown section.
+set -euo pipefail
+PGD=$(realpath "${1:-build/pgd}")
+COUNTS=${BENCH_COUNTS:-"50 100"}
+[ "$(id -u)" -eq 0 ] || { echo "run as root (it mounts a pool)"; exit 1; }
+
+T=$(mktemp -d /tmp/pgd-bench.XXXXXX)
+chmod 755 "$T"
+export PGD_HOME=$T/home
+MNT=$PGD_HOME/pool
+cleanup() {
+  set +e
+  "$PGD" setup --detach >/dev/null 2>&1
+  mountpoint -q "$MNT" && umount "$MNT"
+  rm -rf "$T"
+}
+trap cleanup EXIT
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# PSS (KiB) of all processes of the branches' postmasters and their children.
+pss_kib() {
+  local total=0 pm pid
+  for f in "$MNT"/*/*/postmaster.pid; do
+    pm=$(head -n1 "$f")
+    for pid in $pm $(ps -o pid= --ppid "$pm"); do
+      total=$(( total + $(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0) ))
+    done
+  done
+  echo "$total"
+}
+
+"$PGD" setup --pool-file "$T/pool.img" --size 20G >/dev/null
+"$PGD" project create scale >/dev/null
+made=1
+rows=()
+for count in $COUNTS; do
+  while [ "$made" -lt "$count" ]; do
+    "$PGD" branch create "scale/b$made" >/dev/null
+    made=$((made + 1))
+  done
+  sleep 2  # let start-up work settle
+  pss=$(pss_kib)
+  t0=$(now_ms); "$PGD" status >/dev/null; status_ms=$(( $(now_ms) - t0 ))
+  t0=$(now_ms); "$PGD" branch list --json >/dev/null; list_ms=$(( $(now_ms) - t0 ))
+  rows+=("$(printf "%8d %14d %12d %10d %10d" "$count" "$((pss / 1024))" "$((pss / count))" "$status_ms" "$list_ms")")
+done
+
+report() {
+  echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r), $(date -u +%F)"
+  printf "%8s %14s %12s %10s %10s\n" "branches" "total PSS MiB" "per branch KiB" "status ms" "list ms"
+  printf "%s\n" "${rows[@]}"
+}
+report
+if [ -n "${BENCH_REPORT:-}" ]; then
+  { echo "## Many idle branches (bench/scale.sh)"; echo; echo '```'; report; echo '```'; echo; } >>"$BENCH_REPORT"
+fi
