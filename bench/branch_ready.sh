@@ -118,7 +118,8 @@ for i in $(seq 1 "$TEMPLATES"); do
 done
 
 # Space: an idle branch, and the same branch after 1,000 single-row updates.
-echo "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = 1 + (random() * 99999)::int;" >"$T/update.sql"
+printf '%s\n' '\set aid random(1, 100000)' \
+  'UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;' >"$T/update.sql"
 b1_port=$("$PGD" branch get bench/b1 --json | jq -r .port)
 "$PGBIN/pgbench" -n -t 1000 -f "$T/update.sql" -h 127.0.0.1 -p "$b1_port" -U postgres postgres >/dev/null 2>&1
 q "$b1_port" "CHECKPOINT"
