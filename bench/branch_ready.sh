@@ -12,44 +12,21 @@
 # Env: BENCH_SCALE (default 100 = ~1.5 GB), BENCH_BRANCHES (default 20), BENCH_COPIES (default 2),
 #      BENCH_TEMPLATES (default 3), BENCH_BUSY_BRANCHES (default 5), BENCH_JSON=FILE for JSON results,
 #      BENCH_REPORT=FILE also writes the results as a Markdown section to FILE.
-set -euo pipefail
-PGD=$(realpath "${1:-build/pgd}")
 SCALE=${BENCH_SCALE:-100}
 N=${BENCH_BRANCHES:-20}
 COPIES=${BENCH_COPIES:-2}
 TEMPLATES=${BENCH_TEMPLATES:-3}
 BUSY_BRANCHES=${BENCH_BUSY_BRANCHES:-5}
-PGBIN=/usr/lib/postgresql/15/bin
-[ "$(id -u)" -eq 0 ] || { echo "run as root (it mounts a pool)"; exit 1; }
+# By-hand servers are not pgd's: stop them ourselves on the way out.
+EXTRA_CLEANUP='for d in "$MNT"/manual/*; do [ -f "$d/postmaster.pid" ] && runuser -u pgd -- "$PGBIN/pg_ctl" -D "$d" -m fast stop >/dev/null 2>&1; done'
+source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
 
-T=$(mktemp -d /tmp/pgd-bench.XXXXXX)
-chmod 755 "$T"
-export PGD_HOME=$T/home
-MNT=$PGD_HOME/pool
-MANUAL_PIDS=()
-cleanup() {
-  set +e
-  for d in "$MNT"/manual/*; do
-    [ -f "$d/postmaster.pid" ] && runuser -u pgd -- "$PGBIN/pg_ctl" -D "$d" -m fast stop >/dev/null 2>&1
-  done
-  "$PGD" setup --detach >/dev/null 2>&1
-  mountpoint -q "$MNT" && umount "$MNT"
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-export PGPASSFILE=$T/pgpass
-q() { "$PGBIN/psql" -h 127.0.0.1 -p "$1" -U postgres -d postgres -XtAq -c "$2"; }
 stats() {  # prints "n median p95 max" of the numbers on stdin
   sort -n | awk '{a[NR]=$1} END {p=int(NR*0.95+0.5); if (p<1) p=1; printf "%d %d %d %d\n", NR, a[int((NR+1)/2)], a[p], a[NR]}'
 }
 
-echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r), $(date -u +%F)"
-"$PGD" setup --pool-file "$T/pool.img" --size 40G >/dev/null
-"$PGD" project create bench >/dev/null
-umask 077
-echo "127.0.0.1:*:*:postgres:$("$PGD" branch password bench/main)" >"$PGPASSFILE"
+machine
+bench_project 40G bench
 main_port=$("$PGD" branch get bench/main --json | jq -r .port)
 echo "# loading pgbench scale $SCALE ..."
 t0=$(now_ms)
@@ -158,7 +135,7 @@ read -r tps_n tps_median _ _ < <(stats <"$T/tps.txt")
 tps_worst=$(sort -n "$T/tps.txt" | head -n 1)
 
 report() {
-echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r), $(date -u +%F)"
+machine
 echo "# pgbench scale $SCALE, database size $size"
 printf "%-56s %4s %10s %8s %8s\n" "branch-ready time (command start -> first query)" "n" "median ms" "p95 ms" "max ms"
 for m in "pgd branch create, idle source:pgd" "by hand: CHECKPOINT+snapshot+pg_ctl -w+query:manual" \

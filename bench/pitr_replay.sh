@@ -7,31 +7,11 @@
 # Usage: sudo bash bench/pitr_replay.sh [path/to/pgd]
 # Env: BENCH_SCALE (default 10), BENCH_SECONDS (default 300 = 5 minutes of pgbench),
 #      BENCH_REPORT=FILE appends the results as a Markdown section to FILE.
-set -euo pipefail
-PGD=$(realpath "${1:-build/pgd}")
 SCALE=${BENCH_SCALE:-10}
 SECONDS_OF_LOAD=${BENCH_SECONDS:-300}
-PGBIN=/usr/lib/postgresql/15/bin
-[ "$(id -u)" -eq 0 ] || { echo "run as root (it mounts a pool)"; exit 1; }
+source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
 
-T=$(mktemp -d /tmp/pgd-bench.XXXXXX)
-chmod 755 "$T"
-export PGD_HOME=$T/home
-MNT=$PGD_HOME/pool
-cleanup() {
-  set +e
-  "$PGD" setup --detach >/dev/null 2>&1
-  mountpoint -q "$MNT" && umount "$MNT"
-  rm -rf "$T"
-}
-trap cleanup EXIT
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-export PGPASSFILE=$T/pgpass
-q() { "$PGBIN/psql" -h 127.0.0.1 -p "$1" -U postgres -d postgres -XtAq -c "$2"; }
-
-"$PGD" setup --pool-file "$T/pool.img" --size 40G >/dev/null
-"$PGD" project create bench >/dev/null
-(umask 077; echo "127.0.0.1:*:*:postgres:$("$PGD" branch password bench/main)" >"$PGPASSFILE")
+bench_project 40G bench
 port=$("$PGD" branch get bench/main --json | jq -r .port)
 "$PGBIN/pgbench" -i -q -s "$SCALE" -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
 snap=$("$PGD" snapshot create bench/main --label base --json)
@@ -57,7 +37,7 @@ t0=$(now_ms)
 crash_ms=$(( $(now_ms) - t0 ))
 
 report() {
-  echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r), $(date -u +%F)"
+  machine
   echo "# pgbench scale $SCALE, -c 4 -j 2 for $SECONDS_OF_LOAD s at $tps TPS: $wal_mb MB of WAL after the snapshot"
   printf "%-46s %10s\n" "step" "ms"
   printf "%-46s %10d\n" "pgd branch create --pitr 'now' (total)" "$pitr_ms"

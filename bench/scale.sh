@@ -4,23 +4,8 @@
 # `pgd status` and `pgd branch list` take with 100 branches.
 # Usage: sudo bash bench/scale.sh [path/to/pgd]
 # Env: BENCH_COUNTS (default "50 100"), BENCH_REPORT=FILE appends a Markdown section.
-set -euo pipefail
-PGD=$(realpath "${1:-build/pgd}")
 COUNTS=${BENCH_COUNTS:-"50 100"}
-[ "$(id -u)" -eq 0 ] || { echo "run as root (it mounts a pool)"; exit 1; }
-
-T=$(mktemp -d /tmp/pgd-bench.XXXXXX)
-chmod 755 "$T"
-export PGD_HOME=$T/home
-MNT=$PGD_HOME/pool
-cleanup() {
-  set +e
-  "$PGD" setup --detach >/dev/null 2>&1
-  mountpoint -q "$MNT" && umount "$MNT"
-  rm -rf "$T"
-}
-trap cleanup EXIT
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
 
 # PSS (KiB) of all processes of the branches' postmasters and their children.
 pss_kib() {
@@ -34,8 +19,7 @@ pss_kib() {
   echo "$total"
 }
 
-"$PGD" setup --pool-file "$T/pool.img" --size 20G >/dev/null
-"$PGD" project create scale >/dev/null
+bench_project 20G scale
 made=1
 rows=()
 for count in $COUNTS; do
@@ -51,7 +35,7 @@ for count in $COUNTS; do
 done
 
 report() {
-  echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r), $(date -u +%F)"
+  machine
   printf "%8s %14s %12s %10s %10s\n" "branches" "total PSS MiB" "per branch KiB" "status ms" "list ms"
   printf "%s\n" "${rows[@]}"
 }

@@ -114,18 +114,6 @@ Status run_password(const BranchOptions& o, Env& env, const Output& out) {
   return {};
 }
 
-using Runner = Status (*)(const BranchOptions&, Env&, const Output&);
-
-CLI::App* leaf(CLI::App* group, Invocation& inv, std::shared_ptr<BranchOptions> o,
-               const std::string& name, const std::string& help, Runner runner) {
-  auto* cmd = group->add_subcommand(name, help);
-  add_json_flag(cmd, inv);
-  cmd->callback([&inv, o, runner] {
-    inv.action = [o, runner](Env& e, const Output& out) { return runner(*o, e, out); };
-  });
-  return cmd;
-}
-
 }  // namespace
 
 void add_branch_commands(CLI::App& app, Invocation& inv) {
@@ -134,29 +122,29 @@ void add_branch_commands(CLI::App& app, Invocation& inv) {
   auto o = std::make_shared<BranchOptions>();
   const char* ref_help = "branch as <project>/<branch>";
 
-  auto* create = leaf(group, inv, o, "create", "Branch a copy-on-write clone (default: of main)", run_create);
+  auto* create = add_leaf(group, inv, o, "create", "Branch a copy-on-write clone (default: of main)", run_create);
   create->add_option("name", o->ref, ref_help)->required();
   create->add_option("--from", o->from, "source branch <project>/<branch> (default <project>/main)");
   create->add_option("--pitr", o->pitr,
                      "recover the source as of a time (2025-10-07T14:30:00Z, \"2 hours ago\", -30m), "
                      "an LSN (0/3000060) or a snapshot label");
 
-  auto* list = leaf(group, inv, o, "list", "List branches of all projects, or of one", run_list);
+  auto* list = add_leaf(group, inv, o, "list", "List branches of all projects, or of one", run_list);
   list->add_option("project", o->project, "only this project");
 
-  leaf(group, inv, o, "get", "Show a branch, its connection details and size", run_get)
+  add_leaf(group, inv, o, "get", "Show a branch, its connection details and size", run_get)
       ->add_option("name", o->ref, ref_help)->required();
 
-  auto* del = leaf(group, inv, o, "delete", "Delete a branch", run_delete);
+  auto* del = add_leaf(group, inv, o, "delete", "Delete a branch", run_delete);
   del->add_option("name", o->ref, ref_help)->required();
   del->add_flag("--force", o->force, "also delete the branches made from it");
 
-  auto* reset = leaf(group, inv, o, "reset", "Reset a branch to its parent's current state", run_reset);
+  auto* reset = add_leaf(group, inv, o, "reset", "Reset a branch to its parent's current state", run_reset);
   reset->add_option("name", o->ref, ref_help)->required();
   reset->alias("sync");
   reset->add_flag("--force", o->force, "also when the branch has snapshots (they are deleted)");
 
-  leaf(group, inv, o, "password", "Print the branch's password for user postgres", run_password)
+  add_leaf(group, inv, o, "password", "Print the branch's password for user postgres", run_password)
       ->add_option("name", o->ref, ref_help)->required();
 }
 

@@ -115,18 +115,6 @@ Status run_cleanup(const SnapshotOptions& o, Env& env, const Output& out) {
   return {};
 }
 
-using Runner = Status (*)(const SnapshotOptions&, Env&, const Output&);
-
-CLI::App* leaf(CLI::App* group, Invocation& inv, std::shared_ptr<SnapshotOptions> o,
-               const std::string& name, const std::string& help, Runner runner) {
-  auto* cmd = group->add_subcommand(name, help);
-  add_json_flag(cmd, inv);
-  cmd->callback([&inv, o, runner] {
-    inv.action = [o, runner](Env& e, const Output& out) { return runner(*o, e, out); };
-  });
-  return cmd;
-}
-
 }  // namespace
 
 void add_snapshot_commands(CLI::App& app, Invocation& inv) {
@@ -135,18 +123,18 @@ void add_snapshot_commands(CLI::App& app, Invocation& inv) {
   auto o = std::make_shared<SnapshotOptions>();
   const char* ref_help = "branch as <project>/<branch>";
 
-  auto* create = leaf(group, inv, o, "create", "Take an application-consistent, read-only snapshot", run_create);
+  auto* create = add_leaf(group, inv, o, "create", "Take an application-consistent, read-only snapshot", run_create);
   create->add_option("name", o->ref, ref_help)->required();
   o->label_option =
       create->add_option("--label", o->label, "a name for it, unique per branch (e.g. before-migration)");
 
-  leaf(group, inv, o, "list", "List snapshots of all branches, or of one", run_list)
+  add_leaf(group, inv, o, "list", "List snapshots of all branches, or of one", run_list)
       ->add_option("name", o->ref, ref_help);
 
-  leaf(group, inv, o, "delete", "Delete a snapshot by id or label", run_delete)
+  add_leaf(group, inv, o, "delete", "Delete a snapshot by id or label", run_delete)
       ->add_option("id", o->id, "snapshot id or label")->required();
 
-  auto* cleanup = leaf(group, inv, o, "cleanup", "Delete snapshots older than --days", run_cleanup);
+  auto* cleanup = add_leaf(group, inv, o, "cleanup", "Delete snapshots older than --days", run_cleanup);
   cleanup->add_option("name", o->ref, ref_help);
   cleanup->add_flag("--all", o->all, "every branch's snapshots");
   cleanup->add_option("--days", o->days, "age in days (0 or more)")->required()->check(CLI::NonNegativeNumber);

@@ -20,6 +20,19 @@ struct Invocation {
 // Adds --json to a leaf command.
 void add_json_flag(CLI::App* cmd, Invocation& inv);
 
+// A leaf command with --json whose action runs `runner` on the group's shared options.
+template <typename Options>
+CLI::App* add_leaf(CLI::App* group, Invocation& inv, std::shared_ptr<Options> options,
+                   const std::string& name, const std::string& help,
+                   Status (*runner)(const Options&, Env&, const Output&)) {
+  auto* cmd = group->add_subcommand(name, help);
+  add_json_flag(cmd, inv);
+  cmd->callback([&inv, options, runner] {
+    inv.action = [options, runner](Env& e, const Output& out) { return runner(*options, e, out); };
+  });
+  return cmd;
+}
+
 void add_setup_command(CLI::App& app, Invocation& inv);
 void add_project_commands(CLI::App& app, Invocation& inv);
 void add_branch_commands(CLI::App& app, Invocation& inv);

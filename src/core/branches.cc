@@ -121,6 +121,17 @@ Result<BranchRecord> resolve_source(Context& ctx, const BranchRef& target,
   return record;
 }
 
+Result<BranchRecord> reserve_branch(Context& ctx, BranchRecord branch) {
+  TRY_ASSIGN(branch, ctx.store.reserve_branch(branch, ctx.port_free));
+  if (ctx.storage.exists(branch.volume)) {  // not ours: never destroy it
+    ctx.store.delete_branch(branch.project, branch.name);
+    return fail(ErrorKind::Conflict,
+                fmt::format("branch '{}': {} already exists but pgd has no record of it; "
+                            "run 'pgd doctor'", branch.full_name(), ctx.storage.path(branch.volume)));
+  }
+  return branch;
+}
+
 Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
                                     const std::optional<BranchRef>& from) {
   auto started = std::chrono::steady_clock::now();
@@ -132,15 +143,7 @@ Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
   BranchRecord branch{target.project, target.branch, source.name, 0, BranchState::Creating,
                       target.project + "/" + target.branch, ctx.clock.now_iso8601(),
                       source.pg_version};
-  auto reserved = ctx.store.reserve_branch(branch, ctx.port_free);
-  if (!reserved) return fail(reserved.error());
-  branch = *reserved;
-  if (ctx.storage.exists(branch.volume)) {  // not ours: never destroy it
-    ctx.store.delete_branch(branch.project, branch.name);
-    return fail(ErrorKind::Conflict,
-                fmt::format("branch '{}': {} already exists but pgd has no record of it; "
-                            "run 'pgd doctor'", branch.full_name(), ctx.storage.path(branch.volume)));
-  }
+  TRY_ASSIGN(branch, reserve_branch(ctx, branch));
   ScopeGuard undo([&] { destroy_branch(ctx, branch); });
   TRY(op.step("reserved"));
   BranchCreated out;

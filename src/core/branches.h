@@ -44,6 +44,11 @@ Status stop_branch(Context& ctx, const BranchRecord& branch);
 // `name`'s descendants within `all` (one project's branches), deepest first.
 std::vector<BranchRecord> descendants(const std::vector<BranchRecord>& all, const std::string& name);
 
+// Records `branch` as being created, with a fresh port (name and port are
+// reserved atomically, so concurrent creates cannot collide). A subvolume
+// already at its place is not ours: Conflict, and it is never touched.
+Result<BranchRecord> reserve_branch(Context& ctx, BranchRecord branch);
+
 // The branch to clone from: `from`, or the target's project's main.
 Result<BranchRecord> resolve_source(Context& ctx, const BranchRef& target,
                                     const std::optional<BranchRef>& from);

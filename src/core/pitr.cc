@@ -111,12 +111,7 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
   BranchRecord branch{target_ref.project, target_ref.branch, source.name, 0, BranchState::Creating,
                       target_ref.project + "/" + target_ref.branch, ctx.clock.now_iso8601(),
                       source.pg_version};
-  TRY_ASSIGN(branch, ctx.store.reserve_branch(branch, ctx.port_free));
-  if (ctx.storage.exists(branch.volume)) {  // not ours: never destroy it
-    ctx.store.delete_branch(branch.project, branch.name);
-    return fail(ErrorKind::Conflict, fmt::format("branch '{}': {} exists but pgd has no record of it; "
-                                                 "run 'pgd doctor'", subject, ctx.storage.path(branch.volume)));
-  }
+  TRY_ASSIGN(branch, reserve_branch(ctx, branch));
   ScopeGuard undo([&] { destroy_branch(ctx, branch); });
   TRY(op.step("reserved"));
   TRY(timed(ctx, out.timings, subject, "snapshot",

@@ -1,0 +1,34 @@
+# Shared by the benchmark scripts: a fresh loop-mounted btrfs pool in a temp
+# dir with its own PGD_HOME, removed (servers stopped, pool unmounted) on exit.
+# Usage: source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
+set -euo pipefail
+PGD=$(realpath "${1:-build/pgd}")
+PGBIN=/usr/lib/postgresql/15/bin
+[ "$(id -u)" -eq 0 ] || { echo "run as root (it mounts a pool)"; exit 1; }
+
+T=$(mktemp -d /tmp/pgd-bench.XXXXXX)
+chmod 755 "$T"
+export PGD_HOME=$T/home
+MNT=$PGD_HOME/pool
+export PGPASSFILE=$T/pgpass
+EXTRA_CLEANUP=${EXTRA_CLEANUP:-true}
+bench_cleanup() {
+  set +e
+  eval "$EXTRA_CLEANUP"
+  "$PGD" setup --detach >/dev/null 2>&1
+  mountpoint -q "$MNT" && umount "$MNT"
+  rm -rf "$T"
+}
+trap bench_cleanup EXIT
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+q() { "$PGBIN/psql" -h 127.0.0.1 -p "$1" -U postgres -d postgres -XtAq -c "$2"; }
+machine() {
+  echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r), $(date -u +%F)"
+}
+# A pool of SIZE with project NAME whose password psql and pgbench read from $PGPASSFILE.
+bench_project() {  # SIZE NAME
+  "$PGD" setup --pool-file "$T/pool.img" --size "$1" >/dev/null
+  "$PGD" project create "$2" >/dev/null
+  (umask 077; echo "127.0.0.1:*:*:postgres:$("$PGD" branch password "$2/main")" >"$PGPASSFILE")
+}
