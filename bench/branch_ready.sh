@@ -153,7 +153,7 @@ echo "exclusive space after 1,000 single-row updates + CHECKPOINT: $space_update
 echo
 report
 if [ -n "${BENCH_REPORT:-}" ]; then
-  { echo "## Branch-ready time and operations (bench/branch_ready.sh)"; echo; echo '```'; report; echo '```'; echo; } >"$BENCH_REPORT"
+  { echo "## Branch-ready time and operations (bench/branch_ready.sh)"; echo; echo "\`\`\`"; report; echo "\`\`\`"; echo; } >>"$BENCH_REPORT"
 fi
 if [ -n "${BENCH_JSON:-}" ]; then
   {
