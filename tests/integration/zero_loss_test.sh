@@ -24,7 +24,7 @@ for n in $(seq 1 20); do
   pgd branch create "live/b$n" >/dev/null
   echo "$n $last" >>"$T/expect"
 done
-kill -INT "$writer" 2>/dev/null || true
+kill -TERM "$writer" 2>/dev/null || true  # background jobs ignore SIGINT
 wait "$writer" || true
 final=$(sql live/main "SELECT max(id) FROM w")
 [ "$final" -gt 1000 ] || fail "the writer barely wrote ($final rows)"
