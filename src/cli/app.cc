@@ -22,6 +22,7 @@ int run(int argc, char** argv) {
   add_setup_command(app, inv);
   add_project_commands(app, inv);
   add_branch_commands(app, inv);
+  add_connect_command(app, inv);
   add_snapshot_commands(app, inv);
   add_wal_commands(app, inv);
   add_lifecycle_commands(app, inv);

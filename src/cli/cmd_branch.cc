@@ -1,4 +1,9 @@
 // pgd branch create|list|get|delete|reset (alias sync)|password
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "cli/commands.h"
@@ -12,6 +17,7 @@ namespace {
 struct BranchOptions {
   std::string ref, from, project, pitr;
   bool force = false;
+  std::vector<std::string> psql_args;  // pgd connect P/B -- ARGS
 };
 
 Status run_create(const BranchOptions& o, Env& env, const Output& out) {
@@ -114,7 +120,44 @@ Status run_password(const BranchOptions& o, Env& env, const Output& out) {
   return {};
 }
 
+Status run_url(const BranchOptions& o, Env& env, const Output& out) {
+  TRY_ASSIGN(BranchRef ref, parse_branch_ref(o.ref));
+  TRY_ASSIGN(Context * ctx, env.context());
+  TRY_ASSIGN(BranchRecord branch, require_branch(*ctx, ref));
+  out.document({{"name", ref.full()}, {"uri", connection_uri(branch)}});
+  out.line(connection_uri(branch));
+  return {};
+}
+
+// Replaces pgd with psql connected to the branch. The password reaches psql
+// through its environment (readable only by this user), never its arguments.
+Status run_connect(const BranchOptions& o, Env& env, const Output&) {
+  TRY_ASSIGN(BranchRef ref, parse_branch_ref(o.ref));
+  TRY_ASSIGN(Context * ctx, env.context());
+  TRY_ASSIGN(BranchRecord branch, require_branch(*ctx, ref));
+  TRY_ASSIGN(std::string password, load_password(ctx->paths, branch.project));
+  std::vector<std::string> args{"psql", "--host", k_host, "--port", std::to_string(branch.port),
+                                "--username", k_superuser, "--dbname", k_database};
+  args.insert(args.end(), o.psql_args.begin(), o.psql_args.end());
+  ::setenv("PGPASSWORD", password.c_str(), 1);
+  ::setenv("PGAPPNAME", "pgd connect", 1);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execvp("psql", argv.data());
+  return fail(fmt::format("connect {}: cannot run psql: {}; install it with apt-get install "
+                          "postgresql-client", ref.full(), std::strerror(errno)));
+}
+
 }  // namespace
+
+void add_connect_command(CLI::App& app, Invocation& inv) {
+  auto o = std::make_shared<BranchOptions>();
+  auto* cmd = app.add_subcommand("connect", "Open psql on a branch (pgd connect P/B -- psql args)");
+  cmd->add_option("name", o->ref, "branch as <project>/<branch>")->required();
+  cmd->add_option("psql_args", o->psql_args, "arguments for psql, after --");
+  cmd->callback([&inv, o] { inv.action = [o](Env& e, const Output& out) { return run_connect(*o, e, out); }; });
+}
 
 void add_branch_commands(CLI::App& app, Invocation& inv) {
   auto* group = app.add_subcommand("branch", "Create, list, inspect, reset and delete branches");
@@ -145,6 +188,8 @@ void add_branch_commands(CLI::App& app, Invocation& inv) {
   reset->add_flag("--force", o->force, "also when the branch has snapshots (they are deleted)");
 
   add_leaf(group, inv, o, "password", "Print the branch's password for user postgres", run_password)
+      ->add_option("name", o->ref, ref_help)->required();
+  add_leaf(group, inv, o, "url", "Print the branch's connection URI (without the password)", run_url)
       ->add_option("name", o->ref, ref_help)->required();
 }
 

@@ -36,6 +36,7 @@ CLI::App* add_leaf(CLI::App* group, Invocation& inv, std::shared_ptr<Options> op
 void add_setup_command(CLI::App& app, Invocation& inv);
 void add_project_commands(CLI::App& app, Invocation& inv);
 void add_branch_commands(CLI::App& app, Invocation& inv);
+void add_connect_command(CLI::App& app, Invocation& inv);
 void add_lifecycle_commands(CLI::App& app, Invocation& inv);  // status, start, stop, restart
 void add_doctor_command(CLI::App& app, Invocation& inv);
 void add_snapshot_commands(CLI::App& app, Invocation& inv);

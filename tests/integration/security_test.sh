@@ -52,3 +52,14 @@ done
 grep -rqF -- "$password" "$PGD_HOME/logs" && fail "password in a server log"
 assert_eq "$(pgd branch password sec/dev --json | jq -r .password)" "$password" "password command"
 pass "the password appears only through 'pgd branch password'"
+
+# pgd connect runs psql with the password in its environment, not its arguments.
+assert_eq "$(pgd connect sec/dev -- -XtAc "SELECT 6 * 7")" "42" "pgd connect runs psql on the branch"
+assert_eq "$(pgd branch url sec/dev)" "postgresql://postgres@127.0.0.1:$port/postgres" "branch url"
+"$PGD" connect sec/dev -- -XtAc "SELECT pg_sleep(2)" >/dev/null &
+connect_pid=$!
+sleep 1
+ps -o args= -p "$connect_pid" | grep -qF -- "$password" && fail "password on psql's command line"
+ps -o args= -p "$connect_pid" | grep -q "psql.*--port $port" || fail "pgd connect did not become psql: $(ps -o args= -p "$connect_pid")"
+wait "$connect_pid"
+pass "pgd connect and branch url keep the password off every command line"
