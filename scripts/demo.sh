@@ -24,32 +24,27 @@ if pgd project get demo >/dev/null 2>&1; then pgd project delete demo --force; f
 say "Creating project 'demo'"
 pgd project create demo
 
-# psql and pgbench get the password from a private pgpass file, never argv.
-PGPASSFILE=$(mktemp)
-export PGPASSFILE
-trap 'rm -f "$PGPASSFILE"' EXIT
-chmod 600 "$PGPASSFILE"
-echo "127.0.0.1:*:*:postgres:$(pgd branch password demo/main)" >"$PGPASSFILE"
-main_port=$(pgd branch get demo/main --json | jq -r .port)
-q() { "$PGBIN/psql" -h 127.0.0.1 -p "$1" -U postgres -d postgres -XtAq -c "$2"; }
+# pgd keeps a service entry per branch (~/.pg_service.conf) and its password
+# (~/.pgpass, 0600): psql and pgbench connect by service name, with no password
+# on any command line.
+q() { "$PGBIN/psql" "service=$1" -XtAq -c "$2"; }
 
 say "Loading pgbench data, scale $SCALE (~$((SCALE * 15)) MB)"
-"$PGBIN/pgbench" -i -q -s "$SCALE" -h 127.0.0.1 -p "$main_port" -U postgres postgres 2>&1 | tail -n 1
+"$PGBIN/pgbench" -i -q -s "$SCALE" service=demo-main 2>&1 | tail -n 1
 
 say "Branching demo/main -> demo/dev"
 pgd branch create demo/dev
-dev_port=$(pgd branch get demo/dev --json | jq -r .port)
 
 say "The branch is a full copy; writes to it stay in it"
-echo "accounts on main: $(q "$main_port" "SELECT count(*) FROM pgbench_accounts")"
-echo "accounts on dev:  $(q "$dev_port" "SELECT count(*) FROM pgbench_accounts")"
-q "$dev_port" "UPDATE pgbench_accounts SET abalance = abalance + 100 WHERE aid <= 1000"
-q "$dev_port" "CREATE TABLE experiment (note text)"
+echo "accounts on main: $(q demo-main "SELECT count(*) FROM pgbench_accounts")"
+echo "accounts on dev:  $(q demo-dev "SELECT count(*) FROM pgbench_accounts")"
+q demo-dev "UPDATE pgbench_accounts SET abalance = abalance + 100 WHERE aid <= 1000"
+q demo-dev "CREATE TABLE experiment (note text)"
 echo "after 'UPDATE ... +100 on 1000 accounts' and 'CREATE TABLE experiment' on dev:"
-echo "  sum(abalance) main: $(q "$main_port" "SELECT sum(abalance) FROM pgbench_accounts")," \
-     "dev: $(q "$dev_port" "SELECT sum(abalance) FROM pgbench_accounts")"
-echo "  table 'experiment' on main: $(q "$main_port" "SELECT count(*) FROM pg_tables WHERE tablename = 'experiment'")," \
-     "on dev: $(q "$dev_port" "SELECT count(*) FROM pg_tables WHERE tablename = 'experiment'")"
+echo "  sum(abalance) main: $(q demo-main "SELECT sum(abalance) FROM pgbench_accounts")," \
+     "dev: $(q demo-dev "SELECT sum(abalance) FROM pgbench_accounts")"
+echo "  table 'experiment' on main: $(q demo-main "SELECT count(*) FROM pg_tables WHERE tablename = 'experiment'")," \
+     "on dev: $(q demo-dev "SELECT count(*) FROM pg_tables WHERE tablename = 'experiment'")"
 
 say "Branch timings (five more branches of the loaded database)"
 for i in 1 2 3 4 5; do
@@ -59,3 +54,5 @@ echo "exclusive size of demo/dev after its update: $(pgd branch get demo/dev --j
 
 say "pgd status"
 pgd status
+echo
+echo "Connect to a branch: psql service=demo-dev   (or: pgd connect demo/dev)"

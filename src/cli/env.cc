@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/client_sync.h"
 #include "core/setup.h"
 #include "os/fs.h"
 #include "os/net.h"
@@ -42,8 +43,13 @@ Result<Context*> Env::context() {
   TRY_ASSIGN(os::OsUser user, postgres_user(pool));
   m_postgres = std::make_unique<NativePostgres>(user, m_paths.tmp_dir());
   m_context.reset(new Context{m_paths, *m_store, *m_storage, *m_postgres, m_clock,
-                              os::tcp_port_free, nullptr});
+                              os::tcp_port_free, m_progress});
   return m_context.get();
+}
+
+Status Env::sync_client_files() {
+  if (!m_context) return {};
+  return pgd::sync_client_files(*m_context, client_file_paths_from_environment());
 }
 
 }  // namespace pgd::cli

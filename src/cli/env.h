@@ -21,6 +21,11 @@ class Env {
   Result<PoolConfig> pool();
   // A full context: store, storage, Postgres runner. REQUIRES: pgd is set up.
   Result<Context*> context();
+  // Where use cases report phases as they happen; set before context().
+  void set_progress(Progress* progress) { m_progress = progress; }
+  // Rewrites pgd's block in the libpq service and password files when this
+  // command opened the state (and so may have changed branches).
+  Status sync_client_files();
 
  private:
   Paths m_paths;
@@ -29,6 +34,7 @@ class Env {
   std::unique_ptr<StorageBackend> m_storage;
   std::unique_ptr<PostgresRunner> m_postgres;
   std::unique_ptr<Context> m_context;
+  Progress* m_progress = nullptr;
 };
 
 }  // namespace pgd::cli

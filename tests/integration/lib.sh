@@ -15,6 +15,9 @@ command -v mkfs.btrfs >/dev/null || skip "btrfs-progs not installed"
 T=$(mktemp -d /tmp/pgd-it.XXXXXX)
 chmod 755 "$T"  # the Postgres user must reach the pool and sockets below it
 export PGD_HOME=$T/home
+# pgd keeps libpq service and password entries per branch: in the test's files,
+# never the machine's ~/.pg_service.conf and ~/.pgpass.
+export PGSERVICEFILE=$T/pg_service.conf PGPASSFILE=$T/pgpass
 MNT=$PGD_HOME/pool
 
 # True when pid is gone or a zombie waiting for init to reap it.

@@ -1,0 +1,38 @@
+#include "core/client_sync.h"
+
+#include <map>
+#include <set>
+
+#include "core/secrets.h"
+#include "core/tls.h"
+
+namespace pgd {
+
+Result<std::vector<ClientEntry>> client_entries(Context& ctx) {
+  TRY_ASSIGN(auto branches, ctx.store.branches());
+  std::map<std::string, std::string> passwords;
+  std::set<std::string> taken;
+  std::vector<ClientEntry> entries;
+  for (const auto& b : branches) {
+    std::string service = b.project + "-" + b.name;
+    if (!taken.insert(service).second) continue;
+    if (!passwords.count(b.project)) {
+      TRY_ASSIGN(passwords[b.project], load_password(ctx.paths, b.project));
+    }
+    ClientEntry e{service, "127.0.0.1", b.port, "postgres", "postgres", passwords[b.project], "", ""};
+    if (has_certificates(ctx.paths, b.project)) {
+      e.sslmode = "verify-full";
+      e.sslrootcert = ca_cert_path(ctx.paths, b.project);
+    }
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+Status sync_client_files(Context& ctx, const ClientFilePaths& paths) {
+  if (paths.service_file.empty() && paths.pgpass_file.empty()) return {};
+  TRY_ASSIGN(auto entries, client_entries(ctx));
+  return write_client_files(paths, entries);
+}
+
+}  // namespace pgd

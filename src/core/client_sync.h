@@ -1,0 +1,17 @@
+// Keeps libpq's service and password files in step with pgd's branches, so
+// `psql service=prod-dev` works (see clients/client_files.h for the format).
+#pragma once
+
+#include <vector>
+
+#include "clients/client_files.h"
+#include "core/context.h"
+
+namespace pgd {
+
+// One entry per branch, in creation order; a service name already taken by an
+// older branch is skipped.
+Result<std::vector<ClientEntry>> client_entries(Context& ctx);
+Status sync_client_files(Context& ctx, const ClientFilePaths& paths);
+
+}  // namespace pgd
