@@ -6,10 +6,23 @@
 #include "core/operation.h"
 #include "core/secrets.h"
 #include "core/snapshots.h"
+#include "core/tls.h"
 #include "core/wal_ops.h"
 #include "os/fs.h"
 
 namespace pgd {
+
+namespace {
+
+std::vector<std::pair<std::string, std::string>> with_tls(
+    std::vector<std::pair<std::string, std::string>> settings, const Paths& paths,
+    const std::string& project) {
+  auto tls = tls_settings(paths, project);
+  settings.insert(settings.end(), tls.begin(), tls.end());
+  return settings;
+}
+
+}  // namespace
 
 Instance instance_for(const Context& ctx, const BranchRecord& b) {
   return Instance{b.full_name(),
@@ -18,7 +31,7 @@ Instance instance_for(const Context& ctx, const BranchRecord& b) {
                   b.port,
                   ctx.paths.socket_dir(b.port),
                   ctx.paths.log_file(b.project, b.name),
-                  archive_settings(ctx.paths, b)};
+                  with_tls(archive_settings(ctx.paths, b), ctx.paths, b.project)};
 }
 
 Status require_free_space(Context& ctx, const std::string& subject) {
@@ -147,6 +160,7 @@ Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
   ScopeGuard undo([&] { destroy_branch(ctx, branch); });
   TRY(op.step("reserved"));
   BranchCreated out;
+  TRY(ensure_certificates(ctx, branch.project));
   if (auto st = clone_and_start(ctx, out.timings, source, branch, branch.volume, op); !st)
     return fail(st.error().wrap(fmt::format("branch '{}'", branch.full_name())));
   TRY(ctx.store.set_branch_state(branch.project, branch.name, BranchState::Running));
@@ -241,6 +255,8 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
   // (doctor --fix rolls an interrupted reset forward from this step).
   TRY(op.step("swapped"));
   for (const auto& s : snapshots) TRY(destroy_snapshot(ctx, s));
+  TRY(ensure_certificates(ctx, branch.project));
+  in = instance_for(ctx, branch);
   TRY(timed(ctx, out.timings, subject, "configure", [&]() -> Status {
     TRY(prepare_archive(ctx, branch, FreshArchive::Yes));
     return ctx.postgres.prepare_clone(in, Recovery::No);
@@ -259,6 +275,7 @@ Status start_branch(Context& ctx, const BranchRecord& b) {
   TRY_ASSIGN(auto lock, lock_project(ctx, b.project));
   if (b.state == BranchState::Creating)
     return fail(ErrorKind::Conflict, fmt::format("branch '{}' is still being created", b.full_name()));
+  TRY(ensure_certificates(ctx, b.project));
   Instance in = instance_for(ctx, b);
   if (!ctx.postgres.running_pid(in)) {
     // Settings follow this pgd's defaults at every start.

@@ -5,6 +5,7 @@
 #include "base/scope_guard.h"
 #include "core/operation.h"
 #include "core/secrets.h"
+#include "core/tls.h"
 #include "core/wal_ops.h"
 #include "os/fs.h"
 
@@ -30,13 +31,18 @@ Result<int> choose_version(Context& ctx, std::optional<int> wanted) {
 void undo_create(Context& ctx, const BranchRecord& main) {
   destroy_branch(ctx, main);
   ctx.storage.destroy(main.project);
-  remove_password(ctx.paths, main.project);
-  os::remove_tree(ctx.paths.log_dir(main.project));
-  os::remove_tree(ctx.paths.wal_project_dir(main.project));
+  remove_project_files(ctx, main.project);
   ctx.store.delete_project(main.project);
 }
 
 }  // namespace
+
+Status remove_project_files(Context& ctx, const std::string& name) {
+  TRY(remove_password(ctx.paths, name));
+  TRY(os::remove_tree(ctx.paths.tls_dir(name)));
+  TRY(os::remove_tree(ctx.paths.log_dir(name)));
+  return os::remove_tree(ctx.paths.wal_project_dir(name));
+}
 
 Result<BranchCreated> create_project(Context& ctx, const std::string& name,
                                      std::optional<int> pg_version) {
@@ -61,6 +67,9 @@ Result<BranchCreated> create_project(Context& ctx, const std::string& name,
   BranchCreated out;
   Instance in = instance_for(ctx, main);
   TRY(save_password(ctx.paths, name, password));
+  TRY(timed(ctx, out.timings, main.full_name(), "certificates",
+            [&] { return ensure_certificates(ctx, name); }));
+  in = instance_for(ctx, main);
   TRY(timed(ctx, out.timings, main.full_name(), "create volume",
             [&] { return ctx.storage.create_volume(main.volume); }));
   TRY(op.step("volume-created"));
@@ -100,9 +109,7 @@ Status delete_project(Context& ctx, const std::string& name, Force force) {
   }
   TRY(op.step("branches-deleted"));
   TRY(ctx.storage.destroy(name));
-  TRY(remove_password(ctx.paths, name));
-  TRY(os::remove_tree(ctx.paths.log_dir(name)));
-  TRY(os::remove_tree(ctx.paths.wal_project_dir(name)));
+  TRY(remove_project_files(ctx, name));
   return ctx.store.delete_project(name);
 }
 

@@ -15,5 +15,7 @@ Result<BranchCreated> create_project(Context& ctx, const std::string& name,
                                      std::optional<int> pg_version);
 // Refused without Force::Yes when the project has branches besides main.
 Status delete_project(Context& ctx, const std::string& name, Force force);
+// Removes the project's files outside the pool: password, TLS, logs, WAL archives.
+Status remove_project_files(Context& ctx, const std::string& name);
 
 }  // namespace pgd

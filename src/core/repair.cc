@@ -9,6 +9,7 @@
 
 #include "core/branches.h"
 #include "core/operation.h"
+#include "core/projects.h"
 #include "core/secrets.h"
 #include "core/snapshots.h"
 #include "core/wal_ops.h"
@@ -200,9 +201,7 @@ class Reconciler {
 
   Status forget_project(const std::string& name) {
     TRY(m_ctx.storage.destroy(name));
-    TRY(remove_password(m_ctx.paths, name));
-    TRY(os::remove_tree(m_ctx.paths.log_dir(name)));
-    TRY(os::remove_tree(m_ctx.paths.wal_project_dir(name)));
+    TRY(remove_project_files(m_ctx, name));
     return m_ctx.store.delete_project(name);
   }
 

@@ -52,6 +52,21 @@ std::optional<pid_t> postmaster_pid_for(const std::string& content, const std::s
   return parse_postmaster_pid(content);
 }
 
+std::optional<int64_t> postmaster_start_time(const std::string& content) {
+  std::istringstream in(content);
+  std::string line;
+  for (int i = 0; i < 3; ++i)
+    if (!std::getline(in, line)) return std::nullopt;
+  try {
+    size_t used = 0;
+    long long t = std::stoll(line, &used);
+    if (used != line.size() || t <= 0) return std::nullopt;
+    return t;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
 bool postmaster_ready(const std::string& content) {
   std::istringstream in(content);
   std::string line;

@@ -189,6 +189,12 @@ std::optional<pid_t> NativePostgres::running_pid(const Instance& in) {
   return pid;
 }
 
+std::optional<int64_t> NativePostgres::started_at(const Instance& in) {
+  if (!running_pid(in)) return std::nullopt;
+  auto content = os::read_file(in.data_dir + "/postmaster.pid");
+  return content ? pg::postmaster_start_time(*content) : std::nullopt;
+}
+
 Status NativePostgres::checkpoint(const Instance& in, const std::string& password) {
   pg::ConnectParams params;
   params.port = in.port;

@@ -21,11 +21,13 @@ class NativePostgres : public PostgresRunner {
   Result<pid_t> start(const Instance& instance, const std::function<void()>& on_wait = {}) override;
   Status stop(const Instance& instance, StopMode mode = StopMode::Fast) override;
   std::optional<pid_t> running_pid(const Instance& instance) override;
+  std::optional<int64_t> started_at(const Instance& instance) override;
   Status checkpoint(const Instance& instance, const std::string& password) override;
   Result<pg::Rows> query(const Instance& instance, const std::string& password,
                          const std::string& sql) override;
   Result<std::map<std::string, std::string>> control_data(const Instance& instance) override;
   Status make_server_dir(const std::string& path) override;
+  Status create_certificates(const std::string& dir, const std::string& subject) override;
 
  private:
   std::string bin(int version, const std::string& program) const;

@@ -59,6 +59,8 @@ class PostgresRunner {
   virtual Status stop(const Instance& instance, StopMode mode = StopMode::Fast) = 0;
   // The postmaster's pid when it is running on this data directory.
   virtual std::optional<pid_t> running_pid(const Instance& instance) = 0;
+  // When the running postmaster started (Unix seconds), for uptime.
+  virtual std::optional<int64_t> started_at(const Instance& instance) = 0;
   // Flushes every committed transaction's pages so a clone recovers quickly.
   virtual Status checkpoint(const Instance& instance, const std::string& password) = 0;
   // Runs SQL as the superuser on a running instance.
@@ -69,6 +71,10 @@ class PostgresRunner {
   // A directory the server writes to (e.g. its WAL archive): created if
   // missing, owned by the Postgres user, mode 0700.
   virtual Status make_server_dir(const std::string& path) = 0;
+  // Makes `dir`/ca.crt (a new CA, its key discarded once it has signed) and
+  // `dir`/server.crt + server.key for 127.0.0.1 and localhost, the key readable
+  // by the server only. Branches then accept sslmode=require and verify-full.
+  virtual Status create_certificates(const std::string& dir, const std::string& subject) = 0;
 };
 
 }  // namespace pgd

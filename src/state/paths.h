@@ -7,6 +7,7 @@
 //   tmp/                     short-lived files (initdb's pwfile)
 //   wal/<project>/<branch>/  each branch's WAL archive (0700, owned by the Postgres user)
 //   bin/pgd-archive-wal      the archive command script (0755)
+//   tls/<project>/           the project's CA and server certificate (see tls_dir)
 //   locks/<project>.lock     held by a command changing the project (flock)
 //   pool/                    default mount point of the embedded btrfs pool
 #pragma once
@@ -36,6 +37,9 @@ struct Paths {
     return wal_project_dir(project) + "/" + branch;
   }
   std::string archive_script() const { return home + "/bin/pgd-archive-wal"; }
+  // The project's TLS files: ca.crt (0644), server.crt, server.key (0600, the
+  // Postgres user's). The CA's key is discarded once the server cert is signed.
+  std::string tls_dir(const std::string& project) const { return home + "/tls/" + project; }
   std::string lock_file(const std::string& project) const {
     return home + "/locks/" + project + ".lock";
   }

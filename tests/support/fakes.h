@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <map>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -95,6 +96,10 @@ class FakePostgres : public PostgresRunner {
     if (running.count(in.data_dir)) return 4242;
     return std::nullopt;
   }
+  std::optional<int64_t> started_at(const Instance& in) override {
+    if (running.count(in.data_dir)) return 1767225600;  // 2026-01-01T00:00:00Z
+    return std::nullopt;
+  }
   Status checkpoint(const Instance& in, const std::string&) override {
     calls.push_back("checkpoint " + in.data_dir);
     return {};
@@ -112,6 +117,12 @@ class FakePostgres : public PostgresRunner {
   }
   Status make_server_dir(const std::string& path) override {
     std::filesystem::create_directories(path);
+    return {};
+  }
+  Status create_certificates(const std::string& dir, const std::string&) override {
+    calls.push_back("certificates " + dir);
+    std::filesystem::create_directories(dir);
+    for (const char* name : {"/ca.crt", "/server.crt", "/server.key"}) std::ofstream(dir + name) << "fake";
     return {};
   }
 

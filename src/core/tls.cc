@@ -1,0 +1,31 @@
+#include "core/tls.h"
+
+#include "os/fs.h"
+
+namespace pgd {
+
+std::string ca_cert_path(const Paths& paths, const std::string& project) {
+  return paths.tls_dir(project) + "/ca.crt";
+}
+
+bool has_certificates(const Paths& paths, const std::string& project) {
+  const std::string dir = paths.tls_dir(project);
+  return os::exists(dir + "/server.key") && os::exists(dir + "/server.crt") &&
+         os::exists(dir + "/ca.crt");
+}
+
+Status ensure_certificates(Context& ctx, const std::string& project) {
+  if (has_certificates(ctx.paths, project)) return {};
+  Status st = ctx.postgres.create_certificates(ctx.paths.tls_dir(project), "project " + project);
+  if (!st) return fail(st.error().wrap("project '" + project + "'"));
+  return {};
+}
+
+std::vector<std::pair<std::string, std::string>> tls_settings(const Paths& paths,
+                                                              const std::string& project) {
+  if (!has_certificates(paths, project)) return {};
+  const std::string dir = paths.tls_dir(project);
+  return {{"ssl", "on"}, {"ssl_cert_file", dir + "/server.crt"}, {"ssl_key_file", dir + "/server.key"}};
+}
+
+}  // namespace pgd
