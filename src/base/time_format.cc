@@ -94,4 +94,12 @@ std::string format_pg_timestamp(int64_t us) {
                      sub_second_us(us));
 }
 
+std::string format_duration(int64_t s) {
+  if (s < 0) s = 0;
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  if (s < 86400) return fmt::format("{}h{:02}m", s / 3600, s % 3600 / 60);
+  return fmt::format("{}d{:02}h", s / 86400, s % 86400 / 3600);
+}
+
 }  // namespace pgd

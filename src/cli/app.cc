@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 
 #ifndef PGD_VERSION
 #define PGD_VERSION "0.0.0"
@@ -27,6 +28,7 @@ int run(int argc, char** argv) {
   add_wal_commands(app, inv);
   add_lifecycle_commands(app, inv);
   add_doctor_command(app, inv);
+  add_meta_commands(app, inv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -41,10 +43,16 @@ int run(int argc, char** argv) {
                e.what());
     return 2;
   }
-  Output out(inv.json);
+  OutputStyle style = detect_style(inv.json);
+  Output out(style);
   if (!inv.action) return 2;
   Env env;
+  TerminalProgress progress;
+  if (style.live) env.set_progress(&progress);
   Status st = inv.action(env, out);
+  // After failures too: a command that failed half-way may have changed branches.
+  if (auto synced = env.sync_client_files(); !synced)
+    fmt::print(stderr, "pgd: warning: {}\n", synced.error().message);
   if (!st) {
     out.error(st.error());
     return exit_code(st.error());

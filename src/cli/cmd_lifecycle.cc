@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/views.h"
 #include "core/setup.h"
+#include "base/time_format.h"
 #include "os/fs.h"
 
 namespace pgd::cli {
@@ -14,62 +15,98 @@ struct LifecycleOptions {
   bool all = false;
 };
 
+struct StatusOptions {
+  bool no_size = false;
+};
+
+std::vector<std::string> status_row(const Output& out, const std::string& label, const nlohmann::json& b) {
+  auto uptime = b["uptime_s"].is_number() ? format_duration(b["uptime_s"].get<int64_t>()) : "-";
+  auto size = b.contains("size_bytes") && b["size_bytes"].is_number()
+                  ? format_bytes(b["size_bytes"].get<uint64_t>())
+                  : "-";
+  return {label, out.status(b["status"]), std::to_string(b["port"].get<int>()), uptime, size,
+          b["created_at"]};
+}
+
 // Appends `parent`'s children (depth-first) as tree rows: ├─ for all but the last.
-void add_tree_rows(const std::vector<nlohmann::json>& branches, const std::string& parent,
-                   const std::string& indent, std::vector<std::vector<std::string>>& rows) {
+void add_tree_rows(const Output& out, const std::vector<nlohmann::json>& branches,
+                   const std::string& parent, const std::string& indent,
+                   std::vector<std::vector<std::string>>& rows) {
   std::vector<const nlohmann::json*> children;
   for (const auto& b : branches)
     if (!b["parent"].is_null() && b["parent"] == parent) children.push_back(&b);
   for (size_t i = 0; i < children.size(); ++i) {
     const auto& b = *children[i];
     bool last = i + 1 == children.size();
-    rows.push_back({indent + (last ? "└─ " : "├─ ") + b["branch"].get<std::string>(), b["status"],
-                    std::to_string(b["port"].get<int>()), b["created_at"]});
-    add_tree_rows(branches, b["name"], indent + (last ? "   " : "│  "), rows);
+    rows.push_back(status_row(out, indent + (last ? "└─ " : "├─ ") + b["branch"].get<std::string>(), b));
+    add_tree_rows(out, branches, b["name"], indent + (last ? "   " : "│  "), rows);
   }
 }
 
-Status run_status(Env& env, const Output& out) {
-  TRY_ASSIGN(PoolConfig pool, env.pool());
-  TRY_ASSIGN(Context * ctx, env.context());
+nlohmann::json pool_json(const PoolConfig& pool) {
   nlohmann::json pj = {{"mount_point", pool.mount_point}, {"mode", pool.mode}, {"pool_file", pool.pool_file}};
   if (auto usage = os::filesystem_usage(pool.mount_point)) {
     pj["size_bytes"] = usage->total_bytes;
     pj["free_bytes"] = usage->free_bytes;
     pj["used_bytes"] = usage->total_bytes - usage->free_bytes;
   }
-  TRY_ASSIGN(auto projects, ctx->store.projects());
-  nlohmann::json projects_json = nlohmann::json::array();
-  std::vector<std::vector<std::string>> rows;
+  return pj;
+}
+
+// Every branch of every project, with sizes from one pass over the pool.
+Result<nlohmann::json> projects_json(Context& ctx, bool with_size) {
+  TRY_ASSIGN(auto projects, ctx.store.projects());
+  TRY_ASSIGN(auto branches, ctx.store.branches());
+  std::vector<std::string> volumes;
+  for (const auto& b : branches) volumes.push_back(b.volume);
+  auto usage = with_size ? ctx.storage.usage_of(volumes) : std::map<std::string, VolumeUsage>{};
+  nlohmann::json out = nlohmann::json::array();
   for (const auto& p : projects) {
-    TRY_ASSIGN(auto branches, ctx->store.branches(p.name));
-    std::vector<nlohmann::json> bj;
-    for (const auto& b : branches) bj.push_back(branch_json(*ctx, b, false));
-    for (const auto& b : bj) {
-      if (!b["parent"].is_null()) continue;
-      rows.push_back({fmt::format("{} (PostgreSQL {})", p.name, p.pg_version), "", "", ""});
-      rows.push_back({"└─ " + b["branch"].get<std::string>(), b["status"],
-                      std::to_string(b["port"].get<int>()), b["created_at"]});
-      add_tree_rows(bj, b["name"], "   ", rows);
+    nlohmann::json bj = nlohmann::json::array();
+    for (const auto& b : branches) {
+      if (b.project != p.name) continue;
+      auto j = branch_json(ctx, b, false);
+      if (with_size)
+        j["size_bytes"] = usage.count(b.volume) ? nlohmann::json(usage[b.volume].exclusive_bytes)
+                                                : nlohmann::json(nullptr);
+      bj.push_back(std::move(j));
     }
-    projects_json.push_back({{"name", p.name}, {"pg_version", p.pg_version},
-                             {"created_at", p.created_at}, {"branches", bj}});
+    out.push_back({{"name", p.name}, {"pg_version", p.pg_version}, {"created_at", p.created_at},
+                   {"branches", bj}});
   }
-  out.document({{"pool", pj}, {"projects", projects_json}});
+  return out;
+}
+
+Status run_status(const StatusOptions& o, Env& env, const Output& out) {
+  TRY_ASSIGN(PoolConfig pool, env.pool());
+  TRY_ASSIGN(Context * ctx, env.context());
+  nlohmann::json pj = pool_json(pool);
+  TRY_ASSIGN(nlohmann::json projects, projects_json(*ctx, !o.no_size));
+  out.document({{"pool", pj}, {"projects", projects}});
   if (out.json()) return {};
   std::string usage = pj.contains("size_bytes")
                           ? fmt::format("size {}, used {}, free {}", format_bytes(pj["size_bytes"]),
                                         format_bytes(pj["used_bytes"]), format_bytes(pj["free_bytes"]))
                           : "not mounted";
   out.line(fmt::format("Pool: btrfs at {} ({})", pool.mount_point, usage));
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& p : projects) {
+    std::vector<nlohmann::json> bj(p["branches"].begin(), p["branches"].end());
+    for (const auto& b : bj) {
+      if (!b["parent"].is_null()) continue;
+      rows.push_back({fmt::format("{} (PostgreSQL {})", p["name"].get<std::string>(),
+                                  p["pg_version"].get<int>()), "", "", "", "", ""});
+      rows.push_back(status_row(out, "└─ " + b["branch"].get<std::string>(), b));
+      add_tree_rows(out, bj, b["name"], "   ", rows);
+    }
+  }
   if (rows.empty()) {
     out.line("No projects yet: pgd project create NAME");
     return {};
   }
   out.line("");
-  out.table({"PROJECT / BRANCH", "STATUS", "PORT", "CREATED"}, rows);
-  out.line(fmt::format("\nConnect: psql postgresql://{}@{}:<port>/{}  (password: pgd branch password <project>/<branch>)",
-                       k_superuser, k_host, k_database));
+  out.table({"PROJECT / BRANCH", "STATUS", "PORT", "UPTIME", "SIZE", "CREATED"}, rows);
+  out.line("\nConnect: psql service=<project>-<branch>   or: pgd connect <project>/<branch>");
   return {};
 }
 
@@ -134,9 +171,13 @@ void add_action(CLI::App& app, Invocation& inv, Action action, const std::string
 }  // namespace
 
 void add_lifecycle_commands(CLI::App& app, Invocation& inv) {
+  auto o = std::make_shared<StatusOptions>();
   auto* status = app.add_subcommand("status", "Show the pool, projects and branches");
   add_json_flag(status, inv);
-  status->callback([&inv] { inv.action = run_status; });
+  status->add_flag("--no-size", o->no_size, "skip the exclusive size of each branch (faster)");
+  status->callback([&inv, o] {
+    inv.action = [o](Env& e, const Output& out) { return run_status(*o, e, out); };
+  });
   add_action(app, inv, Action::Start, "start", "Start a branch (or --all)");
   add_action(app, inv, Action::Stop, "stop", "Stop a branch (or --all)");
   add_action(app, inv, Action::Restart, "restart", "Restart a branch");

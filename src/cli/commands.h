@@ -41,5 +41,6 @@ void add_lifecycle_commands(CLI::App& app, Invocation& inv);  // status, start, 
 void add_doctor_command(CLI::App& app, Invocation& inv);
 void add_snapshot_commands(CLI::App& app, Invocation& inv);
 void add_wal_commands(CLI::App& app, Invocation& inv);
+void add_meta_commands(CLI::App& app, Invocation& inv);  // completion, man, __complete
 
 }  // namespace pgd::cli

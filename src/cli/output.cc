@@ -1,29 +1,39 @@
 #include "cli/output.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
 namespace pgd::cli {
 namespace {
 
-// Display width: count UTF-8 code points, not bytes (tree glyphs are 3 bytes).
+// Display width: UTF-8 code points, not bytes (tree glyphs are 3 bytes), and
+// ANSI colour sequences ("\033[32m") count for nothing.
 size_t width(const std::string& s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
+  size_t n = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\033') {
+      while (i < s.size() && s[i] != 'm') ++i;
+      continue;
+    }
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) ++n;
+  }
+  return n;
 }
 
 }  // namespace
 
 void Output::line(const std::string& text) const {
-  if (!m_json) fmt::print("{}\n", text);
+  if (!m_style.json) fmt::print("{}\n", text);
 }
 
 void Output::table(const std::vector<std::string>& headers,
                    const std::vector<std::vector<std::string>>& rows) const {
-  if (m_json) return;
+  if (m_style.json) return;
   std::vector<size_t> widths(headers.size());
   for (size_t i = 0; i < headers.size(); ++i) widths[i] = width(headers[i]);
   for (const auto& row : rows)
@@ -42,12 +52,28 @@ void Output::table(const std::vector<std::string>& headers,
 }
 
 void Output::document(const nlohmann::json& doc) const {
-  if (m_json) fmt::print("{}\n", doc.dump(2));
+  if (m_style.json) fmt::print("{}\n", doc.dump(2));
 }
 
 void Output::error(const Error& error) const {
   fmt::print(stderr, "pgd: error: {}\n", error.message);
-  if (m_json) fmt::print("{}\n", nlohmann::json{{"error", error.message}, {"exit_code", exit_code(error)}}.dump(2));
+  if (m_style.json) fmt::print("{}\n", nlohmann::json{{"error", error.message}, {"exit_code", exit_code(error)}}.dump(2));
+}
+
+std::string Output::status(const std::string& status) const {
+  if (!m_style.color) return status;
+  const char* code = status == "running" ? "32" : status == "failed" ? "31;1" : status == "stopped" ? "2" : "33";
+  return fmt::format("\033[{}m{}\033[0m", code, status);
+}
+
+OutputStyle detect_style(bool json) {
+  const char* no_color = std::getenv("NO_COLOR");
+  const char* term = std::getenv("TERM");
+  bool dumb = term && std::string(term) == "dumb";
+  OutputStyle style{json};
+  style.color = !json && ::isatty(STDOUT_FILENO) && !(no_color && *no_color) && !dumb;
+  style.live = !json && ::isatty(STDERR_FILENO) && !dumb;
+  return style;
 }
 
 int exit_code(const Error& error) { return error.kind == ErrorKind::Usage ? 2 : 1; }

@@ -2,11 +2,23 @@
 
 #include <fmt/format.h>
 
+#include "core/tls.h"
+
 namespace pgd::cli {
 
 std::string connection_uri(const BranchRecord& b) {
   return fmt::format("postgresql://{}@{}:{}/{}", k_superuser, k_host, b.port, k_database);
 }
+
+namespace {
+
+nlohmann::json uptime_json(Context& ctx, const Instance& in) {
+  auto started = ctx.postgres.started_at(in);
+  if (!started) return nullptr;
+  return ctx.clock.now_us() / 1'000'000 - *started;
+}
+
+}  // namespace
 
 nlohmann::json branch_json(Context& ctx, const BranchRecord& b, bool with_size) {
   Instance in = instance_for(ctx, b);
@@ -22,6 +34,11 @@ nlohmann::json branch_json(Context& ctx, const BranchRecord& b, bool with_size) 
       {"database", k_database},
       {"uri", connection_uri(b)},
       {"created_at", b.created_at},
+      {"uptime_s", uptime_json(ctx, in)},
+      {"ssl_root_cert", has_certificates(ctx.paths, b.project)
+                            ? nlohmann::json(ca_cert_path(ctx.paths, b.project))
+                            : nlohmann::json(nullptr)},
+      {"service", b.project + "-" + b.name},
       {"pg_version", b.pg_version},
       {"data_dir", in.data_dir},
       {"socket_dir", in.socket_dir},
@@ -50,10 +67,11 @@ void print_created(const Output& out, Context& ctx, const std::string& headline,
     return;
   }
   out.line(fmt::format("{} in {}", headline, format_ms(created.total_ms)));
-  for (const auto& [phase, ms] : created.timings)
-    out.line(fmt::format("  {:<14}{:>10}", phase, format_ms(ms)));
-  out.line(fmt::format("Connect: psql {}   (password: pgd branch password {})",
-                       connection_uri(created.branch), created.branch.full_name()));
+  if (!out.live())  // otherwise the phases are on the terminal already
+    for (const auto& [phase, ms] : created.timings)
+      out.line(fmt::format("  {:<14}{:>10}", phase, format_ms(ms)));
+  out.line(fmt::format("Connect: psql service={}-{}   or: pgd connect {}", created.branch.project,
+                       created.branch.name, created.branch.full_name()));
 }
 
 }  // namespace pgd::cli

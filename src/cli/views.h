@@ -18,7 +18,8 @@ inline constexpr const char* k_database = "postgres";
 std::string connection_uri(const BranchRecord& branch);
 
 // Keys: name project branch parent status host port user database uri
-// created_at pg_version data_dir log_file [size_bytes].
+// created_at uptime_s ssl_root_cert service pg_version data_dir socket_dir
+// log_file [size_bytes].
 nlohmann::json branch_json(Context& ctx, const BranchRecord& branch, bool with_size);
 
 // {"checkpoint": 21.3, ...}

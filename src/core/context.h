@@ -23,6 +23,9 @@ using Timings = std::vector<std::pair<std::string, double>>;
 class Progress {
  public:
   virtual ~Progress() = default;
+  virtual void phase_started(const std::string& subject, const std::string& phase) = 0;
+  // News about the phase in progress (e.g. WAL replay), `ms` since the command began.
+  virtual void phase_note(const std::string& subject, const std::string& note, double ms) = 0;
   virtual void phase_done(const std::string& subject, const std::string& phase, double ms) = 0;
 };
 
@@ -47,11 +50,12 @@ Instance instance_for(const Context& ctx, const BranchRecord& branch);
 template <typename F>
 auto timed(Context& ctx, Timings& timings, const std::string& subject, const std::string& phase,
            F&& step) {
+  if (ctx.progress) ctx.progress->phase_started(subject, phase);
   auto start = std::chrono::steady_clock::now();
   auto result = step();
   double ms = os::elapsed_ms(start);
   timings.emplace_back(phase, ms);
-  if (ctx.progress && result) ctx.progress->phase_done(subject, phase, ms);
+  if (ctx.progress) ctx.progress->phase_done(subject, phase, ms);
   return result;
 }
 

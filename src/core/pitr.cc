@@ -133,7 +133,7 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
     std::string seg = last_restored_segment(in.log_path);
     if (!ctx.progress || seg.empty() || seg == shown) return;
     shown = seg;
-    ctx.progress->phase_done(subject, "replayed up to WAL segment " + seg, os::elapsed_ms(started));
+    ctx.progress->phase_note(subject, "replayed up to WAL segment " + seg, os::elapsed_ms(started));
   };
   auto st = timed(ctx, out.timings, subject, replay ? "recover" : "start",
                   [&] { return ctx.postgres.start(in, on_wait); });

@@ -103,6 +103,31 @@ Result<VolumeUsage> BtrfsBackend::usage(const std::string& volume) {
   return VolumeUsage{total, exclusive};
 }
 
+// One `btrfs filesystem du` for all: it walks each volume's extents once.
+std::map<std::string, VolumeUsage> BtrfsBackend::usage_of(const std::vector<std::string>& volumes) {
+  std::map<std::string, VolumeUsage> out;
+  std::vector<std::string> argv{"btrfs", "filesystem", "du", "-s", "--raw"};
+  std::map<std::string, std::string> by_path;
+  for (const auto& v : volumes) {
+    if (!exists(v)) continue;
+    argv.push_back(path(v));
+    by_path[path(v)] = v;
+  }
+  if (by_path.empty()) return out;
+  auto r = os::run(argv);
+  if (!r) return out;
+  std::istringstream in(r->output);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream row(line);
+    uint64_t total = 0, exclusive = 0;
+    std::string shared, name;
+    if (!(row >> total >> exclusive >> shared) || !std::getline(row >> std::ws, name)) continue;
+    if (auto it = by_path.find(name); it != by_path.end()) out[it->second] = {total, exclusive};
+  }
+  return out;
+}
+
 Result<uint64_t> BtrfsBackend::free_bytes() {
   TRY_ASSIGN(os::FsUsage usage, os::filesystem_usage(m_root));
   return usage.free_bytes;

@@ -18,6 +18,7 @@ class BtrfsBackend : public StorageBackend {
   Status rename(const std::string& from, const std::string& to) override;
   Status destroy(const std::string& volume) override;
   Result<VolumeUsage> usage(const std::string& volume) override;
+  std::map<std::string, VolumeUsage> usage_of(const std::vector<std::string>& volumes) override;
   Result<uint64_t> free_bytes() override;
   Result<std::vector<std::string>> list() override;
 

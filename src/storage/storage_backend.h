@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +44,14 @@ class StorageBackend {
   virtual Status destroy(const std::string& volume) = 0;
   // Bytes the volume references, and those it alone uses (shared with no other).
   virtual Result<VolumeUsage> usage(const std::string& volume) = 0;
+  // usage() of several volumes at once (one pass where the backend can); a
+  // volume whose usage is unknown is left out.
+  virtual std::map<std::string, VolumeUsage> usage_of(const std::vector<std::string>& volumes) {
+    std::map<std::string, VolumeUsage> out;
+    for (const auto& v : volumes)
+      if (auto u = usage(v)) out[v] = *u;
+    return out;
+  }
   // Bytes still free for new data in the pool.
   virtual Result<uint64_t> free_bytes() = 0;
   // Every volume under the root, as "<group>/<name>".
