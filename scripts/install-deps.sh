@@ -5,14 +5,14 @@ set -euo pipefail
 
 PACKAGES=(
   # build
-  g++ cmake ninja-build pkg-config
+  g++ cmake ninja-build pkg-config dpkg-dev
   # libraries
   libcli11-dev nlohmann-json3-dev libfmt-dev libexpected-dev libgtest-dev
   libpq-dev libsqlite3-dev libbtrfsutil-dev
   # runtime
-  postgresql-15 postgresql-client-15 btrfs-progs util-linux mount passwd procps iproute2
-  # tests and demo
-  jq
+  postgresql-15 postgresql-client-15 btrfs-progs util-linux mount passwd procps iproute2 openssl
+  # tests and demo (zsh: the zsh completion is tested; man-db: the man page)
+  jq zsh man-db
 )
 
 missing=()

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# At home with libpq tools: service and password file entries kept in step with
+# the branches (the user's own lines untouched), TLS with the project's CA,
+# shell completion, the man page, NO_COLOR and live progress on a terminal.
+source "$(dirname "$0")/lib.sh"
+setup_pool
+
+# The user's own entries, which pgd must keep byte for byte.
+printf '[mine]\nhost=db.example.com\ndbname=app\n' >"$PGSERVICEFILE"
+printf 'db.example.com:5432:*:app:users-own-secret\n' >"$PGPASSFILE"
+chmod 600 "$PGSERVICEFILE" "$PGPASSFILE"
+users_service=$(cat "$PGSERVICEFILE")
+users_pgpass=$(cat "$PGPASSFILE")
+
+pgd project create cl >/dev/null
+pgd branch create cl/dev >/dev/null
+unset PGPASSWORD
+assert_eq "$(psql service=cl-dev -XtAc "SELECT current_setting('port')")" "$(port_of cl/dev)" "psql service=cl-dev"
+assert_eq "$(psql service=cl-main -XtAc "SELECT 1")" "1" "psql service=cl-main"
+assert_eq "$(stat -c %a "$PGSERVICEFILE") $(stat -c %a "$PGPASSFILE")" "600 600" "client file modes"
+assert_contains "$(cat "$PGSERVICEFILE")" "$users_service" "user's service entries kept"
+assert_contains "$(cat "$PGPASSFILE")" "$users_pgpass" "user's pgpass entries kept"
+pass "psql service=<project>-<branch> works through the service and password files"
+
+# Through the password file alone, without the service file.
+port=$(port_of cl/dev)
+assert_eq "$(psql "host=127.0.0.1 port=$port user=postgres dbname=postgres sslmode=require" \
+  -XtAc "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")" "t" "sslmode=require via pgpass"
+pass "a plain connection string finds its password in the pgpass file; sslmode=require works"
+
+ca=$(pgd branch get cl/dev --json | jq -r .ssl_root_cert)
+assert_eq "$ca" "$PGD_HOME/tls/cl/ca.crt" "branch get names the CA file"
+for mode in verify-ca verify-full; do
+  assert_eq "$(psql "host=127.0.0.1 port=$port user=postgres dbname=postgres sslmode=$mode sslrootcert=$ca" \
+    -XtAc "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")" "t" "sslmode=$mode"
+done
+pgd project create other >/dev/null
+wrong_ca=$(pgd branch get other/main --json | jq -r .ssl_root_cert)
+if psql "host=127.0.0.1 port=$port user=postgres dbname=postgres sslmode=verify-ca sslrootcert=$wrong_ca" \
+  -XtAc "SELECT 1" >/dev/null 2>&1; then
+  fail "another project's CA verified this project's server"
+fi
+assert_eq "$(stat -c '%a %U' "$PGD_HOME/tls/cl/server.key")" "600 pgd" "server key mode and owner"
+[ -e "$PGD_HOME/tls/cl/ca.key" ] && fail "the CA key was kept"
+pass "TLS: verify-ca and verify-full with the project's CA, another CA refused, CA key discarded"
+
+pgd branch delete cl/dev >/dev/null
+[[ "$(cat "$PGSERVICEFILE")" == *"[cl-dev]"* ]] && fail "deleted branch still in the service file"
+grep -q ":$port:" "$PGPASSFILE" && fail "deleted branch still in the pgpass file"
+pgd project delete cl --force >/dev/null
+pgd project delete other --force >/dev/null
+assert_eq "$(cat "$PGSERVICEFILE")" "$users_service" "service file after the last project"
+assert_eq "$(cat "$PGPASSFILE")" "$users_pgpass" "pgpass file after the last project"
+pass "deletes remove their entries; with no branches left the files are the user's again"
+
+PGD_CLIENT_FILES=off pgd project create quiet >/dev/null
+assert_eq "$(cat "$PGSERVICEFILE")" "$users_service" "PGD_CLIENT_FILES=off"
+pgd project delete quiet --force >/dev/null
+pass "PGD_CLIENT_FILES=off leaves the files alone"
+
+# Completion: subcommands, options and names from the state.
+pgd project create comp >/dev/null
+complete_words() {  # words... -> the candidates bash would offer for the last word
+  bash -c 'source <("$0" completion bash)
+    COMP_WORDS=(pgd "$@"); COMP_WORDS[0]=$0; COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+    _pgd; echo "${COMPREPLY[*]}"' "$PGD" "$@"
+}
+assert_eq "$(complete_words bra)" "branch" "command completion"
+assert_eq "$(complete_words branch re)" "reset" "subcommand completion"
+assert_eq "$(complete_words branch create x --f)" "--from" "option completion"
+assert_eq "$(complete_words branch get co)" "comp/main" "branch names from the state"
+assert_eq "$(complete_words project delete c)" "comp" "project names from the state"
+if command -v zsh >/dev/null; then
+  zsh -c 'source <("$0" completion zsh) && whence -w _pgd' "$PGD" | grep -q function ||
+    fail "zsh completion does not define _pgd"
+fi
+expect_exit 2 "$PGD" completion fish
+pass "bash and zsh completion of commands, options, projects and branches"
+
+page=$("$PGD" man)
+for section in ".SH NAME" ".SH SYNOPSIS" ".SH COMMANDS" ".SH EXIT STATUS"; do
+  assert_contains "$page" "$section" "man page"
+done
+assert_contains "$page" 'pgd branch create \fIname\fR' "man page documents branch create"
+assert_contains "$page" '\-\-pitr' "man page documents --pitr"
+if command -v man >/dev/null; then
+  assert_contains "$("$PGD" man | MANWIDTH=100 man -l - 2>/dev/null)" "pgd snapshot cleanup" "rendered man page"
+fi
+pass "the man page is generated from the command definitions"
+
+# Colours only on a terminal and without NO_COLOR; progress lines only on a terminal.
+on_tty() { script -qec "$*" /dev/null; }
+esc=$'\033['
+assert_contains "$(on_tty "$PGD" status)" "${esc}32mrunning" "status colours on a terminal"
+[[ "$(NO_COLOR=1 on_tty "$PGD" status)" == *"$esc"* ]] && fail "colour despite NO_COLOR"
+[[ "$("$PGD" status)" == *"$esc"* ]] && fail "colour in a pipe"
+live=$(on_tty "$PGD" branch create comp/live)
+assert_contains "$live" "checkpoint" "live progress"
+assert_contains "$live" "…" "live progress shows the phase in progress"
+piped=$("$PGD" branch create comp/piped 2>&1)
+[[ "$piped" == *"…"* ]] && fail "progress line in a pipe"
+assert_contains "$piped" "checkpoint" "phases summarized in a pipe"
+pass "colours and live progress on a terminal only; NO_COLOR honoured"
+
+# --json on every command with its documented keys.
+keys=$(pgd branch get comp/main --json | jq -r 'keys | join(" ")')
+for k in name project branch parent status host port user database uri created_at size_bytes \
+         uptime_s service ssl_root_cert; do
+  [[ " $keys " == *" $k "* ]] || fail "branch get --json lacks '$k'"
+done
+status_keys=$(pgd status --json | jq -r '.projects[0].branches[0] | keys | join(" ")')
+for k in status port uptime_s size_bytes; do
+  [[ " $status_keys " == *" $k "* ]] || fail "status --json lacks '$k'"
+done
+[ "$(pgd status --json | jq -r '.pool.free_bytes > 0')" = true ] || fail "status --json pool"
+pass "--json keys of branch get and status"
