@@ -46,9 +46,14 @@ stop_postmasters() {
   done
 }
 
+# Commands a scenario adds to run first at cleanup (e.g. removing a package).
+CLEANUP_HOOKS=()
+
 cleanup() {
   local rc=$?
   set +e
+  local hook
+  for hook in "${CLEANUP_HOOKS[@]}"; do eval "$hook"; done
   if [ "$rc" -ne 0 ] && [ -d "$PGD_HOME/logs" ] && [ -z "${KEEP_QUIET:-}" ]; then
     echo "--- server logs ($SCENARIO failed) ---"
     for f in "$PGD_HOME"/logs/*/*.log; do echo "==> $f"; tail -n 15 "$f"; done 2>/dev/null
