@@ -16,7 +16,7 @@ bool has_certificates(const Paths& paths, const std::string& project) {
 
 Status ensure_certificates(Context& ctx, const std::string& project) {
   if (has_certificates(ctx.paths, project)) return {};
-  Status st = ctx.postgres.create_certificates(ctx.paths.tls_dir(project), "project " + project);
+  Status st = ctx.postgres.create_certificates(ctx.paths.tls_dir(project), project);
   if (!st) return fail(st.error().wrap("project '" + project + "'"));
   return {};
 }

@@ -42,12 +42,12 @@ Status NativePostgres::create_certificates(const std::string& dir, const std::st
                             "extendedKeyUsage=serverAuth\n",
                             0600));
   TRY(openssl({"req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", k_curve, "-nodes", "-keyout",
-               "ca.key", "-out", "ca.crt", "-days", k_days, "-subj", "/CN=pgd " + subject + " CA",
+               "ca.key", "-out", "ca.crt", "-days", k_days, "-subj", "/O=pgd project CA/CN=" + subject,
                "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
                "keyUsage=critical,keyCertSign,cRLSign"},
               work));
   TRY(openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", k_curve, "-nodes", "-keyout",
-               "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"},
+               "server.key", "-out", "server.csr", "-subj", "/O=pgd/CN=127.0.0.1"},
               work));
   TRY(openssl({"x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
                "-CAcreateserial", "-out", "server.crt", "-days", k_days, "-extfile", "server.ext"},

@@ -73,7 +73,8 @@ class PostgresRunner {
   virtual Status make_server_dir(const std::string& path) = 0;
   // Makes `dir`/ca.crt (a new CA, its key discarded once it has signed) and
   // `dir`/server.crt + server.key for 127.0.0.1 and localhost, the key readable
-  // by the server only. Branches then accept sslmode=require and verify-full.
+  // by the server only; `subject` (the project name, at most 63 characters)
+  // names the CA. Branches then accept sslmode=require and verify-full.
   virtual Status create_certificates(const std::string& dir, const std::string& subject) = 0;
 };
 

@@ -58,7 +58,7 @@ for b in d1 d2 d3; do pgd branch get "busy/$b" >/dev/null 2>&1 && fail "busy/$b 
 recorded=$(pgd branch list --json | jq -r '.[].data_dir' | sort)
 on_disk=$(btrfs subvolume list "$MNT" | awk '{print $NF}' | sed "s|^|$MNT/|" | sort)
 assert_eq "$on_disk" "$recorded" "subvolumes = records"
-postmasters=$(ps -u pgd -o args= | awk '$2 == "-D" {print $3}' | sort)
+postmasters=$(pool_postmasters)
 assert_eq "$postmasters" "$recorded" "one postmaster per branch"
 assert_eq "$(pgd branch list --json | jq '[.[].port] | unique | length')" \
   "$(pgd branch list --json | jq length)" "ports unique"

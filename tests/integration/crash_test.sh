@@ -23,7 +23,7 @@ check_consistent() {
   [[ "$statuses" =~ ^(running |stopped )+$ ]] || fail "$what: branch statuses are '$statuses'"
   local running_dirs postmasters
   running_dirs=$(pgd branch list --json | jq -r '.[] | select(.status == "running") | .data_dir' | sort)
-  postmasters=$(ps -u pgd -o args= | awk '$2 == "-D" {print $3}' | sort)
+  postmasters=$(pool_postmasters)
   assert_eq "$postmasters" "$running_dirs" "$what: postmasters = running branches"
   local json
   json=$(pgd doctor --json || true)

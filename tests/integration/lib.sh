@@ -95,6 +95,11 @@ expect_exit() {
 }
 
 pgd() { "$PGD" "$@"; }
+# Data directories of the postmasters running on this test's pool (other pgd
+# pools on the machine, such as the demo's, are not the test's business).
+pool_postmasters() {
+  ps -u pgd -o args= | awk -v m="$MNT/" '$2 == "-D" && index($3, m) == 1 {print $3}' | sort
+}
 port_of() { "$PGD" branch get "$1" --json | jq -r .port; }
 
 # sql PROJECT/BRANCH "SQL": runs SQL on the branch; the password reaches psql
