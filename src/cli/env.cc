@@ -1,5 +1,7 @@
 #include "cli/env.h"
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "core/client_sync.h"
@@ -39,7 +41,11 @@ Result<Context*> Env::context() {
     return fail(fmt::format("pool {} is not mounted at {} (after a reboot or 'pgd setup "
                             "--detach'): run 'sudo pgd setup' to re-attach it",
                             pool.pool_file, pool.mount_point));
-  TRY_ASSIGN(m_storage, open_storage(pool.kind, pool.mount_point));
+  // PGD_BTRFS_COW=always: btrfs's default copy-on-write for new projects (benchmarks).
+  const char* cow = std::getenv("PGD_BTRFS_COW");
+  TRY_ASSIGN(m_storage, open_storage(pool.kind, pool.mount_point,
+                                     cow && std::string(cow) == "always" ? CopyOnWrite::Always
+                                                                         : CopyOnWrite::AfterSnapshotOnly));
   TRY_ASSIGN(os::OsUser user, postgres_user(pool));
   m_postgres = std::make_unique<NativePostgres>(user, m_paths.tmp_dir());
   m_context.reset(new Context{m_paths, *m_store, *m_storage, *m_postgres, m_clock,

@@ -39,7 +39,11 @@ Status check_reachable(const std::string& dir, const os::OsUser& user) {
 }
 
 Status attach_image(const PoolConfig& pool, std::vector<std::string>& actions) {
-  if (os::is_mount_point(pool.mount_point)) return {};
+  if (os::is_mount_point(pool.mount_point)) {
+    // A pool mounted by an older pgd gets direct I/O at the next setup.
+    if (os::running_as_root()) use_direct_io(pool.mount_point);
+    return {};
+  }
   if (!os::running_as_root())
     return fail(fmt::format("pool {} is not mounted at {}; mounting needs root: sudo pgd setup",
                             pool.pool_file, pool.mount_point));

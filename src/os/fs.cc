@@ -1,7 +1,9 @@
 #include "os/fs.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/magic.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -167,4 +169,19 @@ Status sync_filesystem(const std::string& path) {
   if (rc != 0) return fail(fmt::format("syncfs {}: {}", path, std::strerror(saved)));
   return {};
 }
+Status set_no_cow(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fail(errno_error("open", dir));
+  int flags = 0;
+  int rc = ::ioctl(fd, FS_IOC_GETFLAGS, &flags);
+  if (rc == 0 && !(flags & FS_NOCOW_FL)) {
+    flags |= FS_NOCOW_FL;
+    rc = ::ioctl(fd, FS_IOC_SETFLAGS, &flags);
+  }
+  auto err = errno_error("chattr +C", dir);
+  ::close(fd);
+  if (rc != 0) return fail(err);
+  return {};
+}
+
 }  // namespace pgd::os

@@ -42,6 +42,9 @@ bool can_traverse(const std::string& path, uid_t uid, gid_t gid);
 }  // namespace pgd::os
 
 namespace pgd::os {
+// Sets the no-copy-on-write attribute (chattr +C) on an empty directory: files
+// made in it later inherit it. Fails where the filesystem has no such flag.
+Status set_no_cow(const std::string& dir);
 // syncfs(2) on the filesystem holding `path`: one flush instead of an fsync per file.
 Status sync_filesystem(const std::string& path);
 }  // namespace pgd::os

@@ -69,6 +69,8 @@ Status NativePostgres::init_cluster(const Instance& in, const std::string& passw
   auto r = os::run_checked({bin(in.pg_version, "initdb"), "-D", in.data_dir, "-U", "postgres",
                             "--auth-local=peer", "--auth-host=scram-sha-256",
                             "--pwfile=" + pwfile, "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
+                            // Pages carry checksums: btrfs does not checksum no-COW files.
+                            "--data-checksums",
                             "--no-instructions"},
                            {m_user, "/"});
   if (!r) return fail(r.error().wrap(fmt::format("branch '{}': initdb", in.name)));

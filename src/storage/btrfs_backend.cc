@@ -47,6 +47,12 @@ Status BtrfsBackend::create_volume(const std::string& volume) {
   errno = 0;
   auto err = btrfs_util_create_subvolume(p.c_str(), 0, nullptr, nullptr);
   if (err != BTRFS_UTIL_OK) return fail(btrfs_error("subvolume create " + p, err));
+  if (m_cow == CopyOnWrite::Always) return {};
+  Status st = os::set_no_cow(p);
+  if (!st) {
+    destroy(volume);
+    return fail(st.error());
+  }
   return {};
 }
 
@@ -148,7 +154,7 @@ Result<std::vector<std::string>> BtrfsBackend::list() {
 }
 
 Result<std::unique_ptr<StorageBackend>> open_storage(const std::string& kind,
-                                                     const std::string& root) {
+                                                     const std::string& root, CopyOnWrite cow) {
   if (kind != "btrfs")
     return fail(ErrorKind::Usage, fmt::format("storage kind '{}' is not supported (use btrfs)", kind));
   if (!os::exists(root))
@@ -159,7 +165,7 @@ Result<std::unique_ptr<StorageBackend>> open_storage(const std::string& kind,
         "storage {}: not a btrfs filesystem; run 'pgd setup' to attach the pool, or "
         "'pgd setup --dir DIR' with a directory on btrfs",
         root));
-  return std::unique_ptr<StorageBackend>(std::make_unique<BtrfsBackend>(root));
+  return std::unique_ptr<StorageBackend>(std::make_unique<BtrfsBackend>(root, cow));
 }
 
 }  // namespace pgd

@@ -16,6 +16,9 @@ Status create_pool_image(const std::string& image, uint64_t size_bytes);
 // Loop-mounts `image` at `mount_point` (created if missing). The loop device is
 // set to auto-clear, so unmounting detaches it.
 Status mount_pool_image(const std::string& image, const std::string& mount_point);
+// Switches the loop device under `mount_point` to direct I/O (see btrfs_pool.cc);
+// PGD_LOOP_DIRECT_IO=off keeps buffered I/O. Best effort: never fails.
+Status use_direct_io(const std::string& mount_point);
 Status unmount_pool(const std::string& mount_point);
 
 }  // namespace pgd

@@ -21,6 +21,9 @@
 namespace pgd {
 
 enum class Access { ReadWrite, ReadOnly };
+// Whether files in new volumes are copied on every write or rewritten in place
+// until a clone shares them (then copied once).
+enum class CopyOnWrite { AfterSnapshotOnly, Always };
 
 struct VolumeUsage {
   uint64_t total_bytes = 0;
@@ -61,6 +64,7 @@ class StorageBackend {
 // The registry: the backend for `kind` ("btrfs") rooted at `root`.
 // Fails with a message saying what to do when `root` does not suit the kind.
 Result<std::unique_ptr<StorageBackend>> open_storage(const std::string& kind,
-                                                     const std::string& root);
+                                                     const std::string& root,
+                                                     CopyOnWrite cow = CopyOnWrite::AfterSnapshotOnly);
 
 }  // namespace pgd
