@@ -11,6 +11,8 @@ chmod 755 "$T"
 export PGD_HOME=$T/home
 MNT=$PGD_HOME/pool
 export PGPASSFILE=$T/pgpass
+# No Kerberos here: spare every client (pgd's, by hand, pgbench) libpq's GSSAPI probe.
+export PGGSSENCMODE=disable
 EXTRA_CLEANUP=${EXTRA_CLEANUP:-true}
 bench_cleanup() {
   set +e

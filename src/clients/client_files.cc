@@ -48,6 +48,7 @@ std::string render_service_block(const std::vector<ClientEntry>& entries) {
                         e.user, e.database);
     if (!e.sslmode.empty()) body += fmt::format("sslmode={}\n", e.sslmode);
     if (!e.sslrootcert.empty()) body += fmt::format("sslrootcert={}\n", e.sslrootcert);
+    body += "gssencmode=disable\n";  // no Kerberos on 127.0.0.1: skip libpq's GSSAPI probe
     body += "\n";
   }
   return wrap(body);

@@ -19,10 +19,12 @@ void Connection::Closer::operator()(pg_conn* c) const { PQfinish(c); }
 
 Result<Connection> Connection::open(const ConnectParams& p) {
   std::string port = std::to_string(p.port), timeout = std::to_string(p.connect_timeout_s);
+  // Local connections: no TLS handshake and no GSSAPI probe (libpq's default
+  // gssencmode=prefer loads Kerberos on every connect: ~3 ms).
   const char* keys[] = {"host",   "port",    "user", "password", "dbname", "connect_timeout",
-                        "sslmode", nullptr};
+                        "sslmode", "gssencmode", nullptr};
   const char* values[] = {p.host.c_str(),   port.c_str(),    p.user.c_str(), p.password.c_str(),
-                          p.dbname.c_str(), timeout.c_str(), "disable",      nullptr};
+                          p.dbname.c_str(), timeout.c_str(), "disable",      "disable", nullptr};
   pg_conn* c = PQconnectdbParams(keys, values, 0);
   std::string where = fmt::format("postgres at {}:{}", p.host, p.port);
   if (!c) return fail(where + ": connect: out of memory");
@@ -59,8 +61,8 @@ Status Connection::exec(const std::string& sql) {
 
 Ping ping(int port) {
   std::string p = std::to_string(port);
-  const char* keys[] = {"host", "port", "dbname", "connect_timeout", "sslmode", nullptr};
-  const char* values[] = {"127.0.0.1", p.c_str(), "postgres", "2", "disable", nullptr};
+  const char* keys[] = {"host", "port", "dbname", "connect_timeout", "sslmode", "gssencmode", nullptr};
+  const char* values[] = {"127.0.0.1", p.c_str(), "postgres", "2", "disable", "disable", nullptr};
   switch (PQpingParams(keys, values, 0)) {
     case PQPING_OK: return Ping::Ok;
     case PQPING_REJECT: return Ping::Rejecting;

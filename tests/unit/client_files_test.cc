@@ -19,7 +19,7 @@ TEST(ClientFiles, ServiceBlockNamesEveryBranchWithoutPasswords) {
   std::string block = render_service_block({e});
   EXPECT_EQ(block, std::string(k_block_begin) +
                        "\n[prod-dev]\nhost=127.0.0.1\nport=54321\nuser=postgres\ndbname=postgres\n"
-                       "sslmode=verify-full\nsslrootcert=/var/lib/pgd/tls/prod/ca.crt\n\n" +
+                       "sslmode=verify-full\nsslrootcert=/var/lib/pgd/tls/prod/ca.crt\ngssencmode=disable\n\n" +
                        k_block_end + "\n");
   EXPECT_EQ(block.find("s3cret"), std::string::npos);
 }
