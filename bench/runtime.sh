@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Run-time speed of branches: pgbench tpcb-like and select-only TPS and p95
+# latency on a project's main branch and on a branch of it, for
+#   - ext4 on a loop image of the same size (direct I/O loop, as pgd's pool;
+#     and buffered, the kernel's default), a plain PostgreSQL 15 with exactly
+#     the settings of a pgd branch (pgd.conf copied, WAL archived the same way);
+#   - the pgd pool as it was before tuning (btrfs copy-on-write, buffered loop);
+#   - each tuning alone: no-COW volumes; direct I/O on the loop device;
+#   - both together: pgd's defaults.
+# Usage: sudo bash bench/runtime.sh [path/to/pgd]
+# Env: BENCH_SCALE (default 100), BENCH_DURATION seconds per run (default 30),
+#      BENCH_JSON=FILE, BENCH_REPORT=FILE (Markdown section, as run_all.sh uses).
+SCALE=${BENCH_SCALE:-100}
+DUR=${BENCH_DURATION:-30}
+SIZE=20G
+EXTRA_CLEANUP='[ -n "${EXT_PID:-}" ] && kill -INT "$EXT_PID" 2>/dev/null; sleep 1; mountpoint -q "$T/ext4" && umount "$T/ext4"'
+source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
+cd "$T"
+RESULTS=$T/results.txt
+: >"$RESULTS"
+
+# pgbench MODE PORT -> "TPS P95_MS" (p95 over a 5% sample of transactions)
+run_pgbench() {
+  local mode=$1 port=$2 out
+  rm -f "$T"/pgbench_log.*
+  # shellcheck disable=SC2086
+  out=$("$PGBIN/pgbench" $mode -c 4 -j 2 -T "$DUR" -l --sampling-rate=0.05 \
+    -h 127.0.0.1 -p "$port" -U postgres postgres 2>/dev/null)
+  local tps p95
+  tps=$(echo "$out" | awk '/^tps/ {printf "%d", $3}')
+  p95=$(cat "$T"/pgbench_log.* | awk '{print $3}' | sort -n |
+        awk '{a[NR]=$1} END {p=int(NR*0.95); if (p<1) p=1; printf "%.2f", a[p]/1000}')
+  echo "$tps $p95"
+}
+
+# measure LABEL PORT: both workloads, one result line
+measure() {
+  local label=$1 port=$2 tpcb sel
+  tpcb=$(run_pgbench "" "$port")
+  sel=$(run_pgbench "-S" "$port")
+  echo "$label|$tpcb|$sel" | tee -a "$RESULTS" >&2
+}
+
+load() {  # PORT
+  "$PGBIN/pgbench" -i -q -s "$SCALE" -h 127.0.0.1 -p "$1" -U postgres postgres >/dev/null 2>&1
+  q "$1" "CHECKPOINT"
+}
+
+# pgd with a given tuning: COW (always|default) and loop direct I/O (on|off)
+pgd_config() {  # LABEL COW DIO
+  local label=$1
+  export PGD_BTRFS_COW=$2 PGD_LOOP_DIRECT_IO=$3
+  bench_project "$SIZE" rt
+  local main_port branch_port
+  main_port=$("$PGD" branch get rt/main --json | jq -r .port)
+  load "$main_port"
+  "$PGD" branch create rt/b >/dev/null
+  branch_port=$("$PGD" branch get rt/b --json | jq -r .port)
+  measure "$label: main" "$main_port"
+  measure "$label: branch" "$branch_port"
+  if [ ! -f "$T/pgd.conf.tuned" ]; then  # the first config: pgd's defaults
+    cp "$MNT/rt/main/pgd.conf" "$T/pgd.conf.tuned"
+    cp "$PGD_HOME/bin/pgd-archive-wal" "$T/archive-wal"
+  fi
+  "$PGD" project delete rt --force >/dev/null
+  "$PGD" setup --detach >/dev/null
+  umount "$MNT" 2>/dev/null || true
+  rm -f "$T/pool.img"
+  rm -rf "$PGD_HOME"
+  unset PGD_BTRFS_COW PGD_LOOP_DIRECT_IO
+}
+
+# A plain PostgreSQL on ext4, with the same pgd.conf (port and paths changed).
+ext4_config() {  # LABEL DIO(on|off)
+  local label=$1 port=55900 img=$T/ext4.img
+  truncate -s "$SIZE" "$img"
+  mkfs.ext4 -q -F "$img"
+  mkdir -p "$T/ext4"
+  mount -o loop,noatime "$img" "$T/ext4"
+  [ "$2" = on ] && losetup --direct-io=on "$(findmnt -n -o SOURCE "$T/ext4")"
+  mkdir -p "$T/ext4/data" "$T/ext4/wal" "$T/ext4/run"
+  chown pgd "$T/ext4/data" "$T/ext4/wal" "$T/ext4/run"
+  chmod 700 "$T/ext4/data"
+  runuser -u pgd -- "$PGBIN/initdb" -D "$T/ext4/data" -U postgres --auth=trust --data-checksums -N >/dev/null
+  sed -e "s|^port = .*|port = $port|" \
+      -e "s|^unix_socket_directories = .*|unix_socket_directories = '$T/ext4/run'|" \
+      -e "s|^archive_command = '\(.*\) %p %f .*'|archive_command = '$T/archive-wal %p %f $T/ext4/wal'|" \
+      "$T/pgd.conf.tuned" >"$T/ext4/data/pgd.conf"
+  echo "include 'pgd.conf'" >>"$T/ext4/data/postgresql.conf"
+  chown pgd "$T/ext4/data/pgd.conf"
+  runuser -u pgd -- "$PGBIN/pg_ctl" -D "$T/ext4/data" -w -s -l "$T/ext4/server.log" start
+  EXT_PID=$(head -n1 "$T/ext4/data/postmaster.pid")
+  load "$port"
+  measure "$label" "$port"
+  runuser -u pgd -- "$PGBIN/pg_ctl" -D "$T/ext4/data" -m fast -s stop
+  EXT_PID=
+  umount "$T/ext4"
+  rm -f "$img"
+}
+
+machine
+echo "# pgbench scale $SCALE, 4 clients, 2 threads, $DUR s per run; pools and images of $SIZE" >&2
+pgd_config "pgd defaults (no-COW + direct I/O)" default on
+pgd_config "btrfs before tuning (COW, buffered loop)" always off
+pgd_config "no-COW volumes only" default off
+pgd_config "loop direct I/O only" always on
+ext4_config "ext4, direct I/O loop (as pgd's pool)" on
+ext4_config "ext4, buffered loop (kernel default)" off
+
+report() {
+  local base_tpcb base_sel
+  base_tpcb=$(awk -F'|' '/^ext4, direct/ {split($2, a, " "); print a[1]}' "$RESULTS")
+  base_sel=$(awk -F'|' '/^ext4, direct/ {split($3, a, " "); print a[1]}' "$RESULTS")
+  printf '%-48s %9s %8s %9s %8s %8s %8s\n' "target" "tpcb TPS" "p95 ms" "sel TPS" "p95 ms" "tpcb %" "sel %"
+  while IFS='|' read -r label tpcb sel; do
+    read -r t tp <<<"$tpcb"
+    read -r s sp <<<"$sel"
+    printf '%-48s %9s %8s %9s %8s %7s%% %7s%%\n' "$label" "$t" "$tp" "$s" "$sp" \
+      "$(( t * 100 / base_tpcb ))" "$(( s * 100 / base_sel ))"
+  done <"$RESULTS"
+  echo "(% of ext4 on a direct-I/O loop image with the same settings; p95 = 95th percentile latency)"
+}
+{
+  machine
+  echo "# pgbench scale $SCALE, -c 4 -j 2, $DUR s per run, tpcb-like then select-only (-S); images of $SIZE"
+  report
+} | tee "$T/table.txt"
+
+if [ -n "${BENCH_JSON:-}" ]; then
+  awk -F'|' '{split($2, a, " "); split($3, b, " ");
+    printf "%s{\"target\": \"%s\", \"tpcb_tps\": %s, \"tpcb_p95_ms\": %s, \"select_tps\": %s, \"select_p95_ms\": %s}",
+      (NR > 1 ? ",\n" : "[\n"), $1, a[1], a[2], b[1], b[2]} END {print "\n]"}' "$RESULTS" >"$BENCH_JSON"
+fi
+if [ -n "${BENCH_REPORT:-}" ]; then
+  { echo "## Run-time speed: pgd pool vs ext4 (bench/runtime.sh)"; echo; echo '```'; cat "$T/table.txt"; echo '```'; echo; } >>"$BENCH_REPORT"
+fi
