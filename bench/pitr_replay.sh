@@ -6,7 +6,8 @@
 # restore_command), the floor any archive-based recovery can approach.
 # Usage: sudo bash bench/pitr_replay.sh [path/to/pgd]
 # Env: BENCH_SCALE (default 10), BENCH_SECONDS (default 300 = 5 minutes of pgbench),
-#      BENCH_REPORT=FILE appends the results as a Markdown section to FILE.
+#      BENCH_REPORT=FILE appends the results as a Markdown section to FILE,
+#      BENCH_JSON=FILE writes them as JSON.
 SCALE=${BENCH_SCALE:-10}
 SECONDS_OF_LOAD=${BENCH_SECONDS:-300}
 source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
@@ -50,4 +51,7 @@ echo
 report
 if [ -n "${BENCH_REPORT:-}" ]; then
   { echo "## PITR replay speed (bench/pitr_replay.sh)"; echo; echo '```'; report; echo '```'; echo; } >>"$BENCH_REPORT"
+fi
+if [ -n "${BENCH_JSON:-}" ]; then
+  echo "{\"pitr_ms\": $pitr_ms, \"recover_ms\": $recover_ms, \"wal_mb\": $wal_mb, \"consistent\": \"$check\"}" | jq . >"$BENCH_JSON"
 fi

@@ -61,6 +61,8 @@ pgd_config() {  # LABEL COW DIO
   if [ ! -f "$T/pgd.conf.tuned" ]; then  # the first config: pgd's defaults
     cp "$MNT/rt/main/pgd.conf" "$T/pgd.conf.tuned"
     cp "$PGD_HOME/bin/pgd-archive-wal" "$T/archive-wal"
+    cp -a "$PGD_HOME/tls/rt" "$T/tls"  # the ext4 server serves TLS too, like a branch
+    TUNED_HOME=$PGD_HOME
   fi
   "$PGD" project delete rt --force >/dev/null
   "$PGD" setup --detach >/dev/null
@@ -85,10 +87,11 @@ ext4_config() {  # LABEL DIO(on|off)
   sed -e "s|^port = .*|port = $port|" \
       -e "s|^unix_socket_directories = .*|unix_socket_directories = '$T/ext4/run'|" \
       -e "s|^archive_command = '\(.*\) %p %f .*'|archive_command = '$T/archive-wal %p %f $T/ext4/wal'|" \
+      -e "s|$TUNED_HOME/tls/rt|$T/tls|g" \
       "$T/pgd.conf.tuned" >"$T/ext4/data/pgd.conf"
   echo "include 'pgd.conf'" >>"$T/ext4/data/postgresql.conf"
   chown pgd "$T/ext4/data/pgd.conf"
-  runuser -u pgd -- "$PGBIN/pg_ctl" -D "$T/ext4/data" -w -s -l "$T/ext4/server.log" start
+  runuser -u pgd -- "$PGBIN/pg_ctl" -D "$T/ext4/data" -w -s -l "$T/ext4/run/server.log" start
   EXT_PID=$(head -n1 "$T/ext4/data/postmaster.pid")
   load "$port"
   measure "$label" "$port"

@@ -3,7 +3,8 @@
 # and in total) with 50 and then 100 branches running, and how long
 # `pgd status` and `pgd branch list` take with 100 branches.
 # Usage: sudo bash bench/scale.sh [path/to/pgd]
-# Env: BENCH_COUNTS (default "50 100"), BENCH_REPORT=FILE appends a Markdown section.
+# Env: BENCH_COUNTS (default "50 100"), BENCH_REPORT=FILE appends a Markdown section,
+#      BENCH_JSON=FILE writes the figures as JSON.
 COUNTS=${BENCH_COUNTS:-"50 100"}
 source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
 
@@ -22,6 +23,7 @@ pss_kib() {
 bench_project 20G scale
 made=1
 rows=()
+json_rows=()
 for count in $COUNTS; do
   while [ "$made" -lt "$count" ]; do
     "$PGD" branch create "scale/b$made" >/dev/null
@@ -32,7 +34,11 @@ for count in $COUNTS; do
   t0=$(now_ms); "$PGD" status >/dev/null; status_ms=$(( $(now_ms) - t0 ))
   t0=$(now_ms); "$PGD" branch list --json >/dev/null; list_ms=$(( $(now_ms) - t0 ))
   rows+=("$(printf "%8d %14d %12d %10d %10d" "$count" "$((pss / 1024))" "$((pss / count))" "$status_ms" "$list_ms")")
+  json_rows+=("{\"branches\": $count, \"total_pss_kib\": $pss, \"status_ms\": $status_ms, \"list_ms\": $list_ms}")
 done
+if [ -n "${BENCH_JSON:-}" ]; then
+  (IFS=,; echo "[${json_rows[*]}]") | jq . >"$BENCH_JSON"
+fi
 
 report() {
   machine

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The issues' targets against the suite's JSON results, as a Markdown table.
+# Usage: bash bench/targets.sh bench/results
+set -euo pipefail
+D=${1:-bench/results}
+br=$D/branch_ready.json pitr=$D/pitr_replay.json scale=$D/scale.json rt=$D/runtime.json
+j() { jq -r "$2" "$1"; }
+row() {  # TARGET MEASURED OK(true|false)
+  printf '| %s | %s | %s |\n' "$1" "$2" "$([ "$3" = true ] && echo met || echo "not met")"
+}
+echo "## Against the targets (bench/targets.sh)"
+echo
+echo "| target | measured | |"
+echo "|---|---|---|"
+idle=$(j "$br" .results.pgd.median_ms)
+row "branch-ready ≤ 150 ms median, idle source (issue 2)" "$idle ms" "$([ "$idle" -le 150 ] && echo true)"
+row "branch-ready ≤ 100 ms median, idle source (issue 5)" "$idle ms" "$([ "$idle" -le 100 ] && echo true)"
+busy=$(j "$br" .results.busy.median_ms)
+row "branch-ready ≤ 1 s median, busy source (issue 5)" "$busy ms" "$([ "$busy" -le 1000 ] && echo true)"
+worst=$(j "$br" .busy_tps.worst) median=$(j "$br" .busy_tps.median)
+pct=$(( worst * 100 / (median > 0 ? median : 1) ))
+row "busy source: worst 1-s TPS window ≥ 50% of median (issue 5)" "$worst of $median TPS ($pct%)" "$([ "$pct" -ge 50 ] && echo true)"
+space=$(j "$br" .space.idle_branch_bytes)
+row "idle branch ≤ 512 KiB exclusive (issue 5; ≤ 1 MiB issue 2)" "$((space / 1024)) KiB" "$([ "$space" -le 524288 ] && echo true)"
+del=$(j "$br" .results.delete.median_ms)
+row "delete ≤ 200 ms (issue 5)" "$del ms" "$([ "$del" -le 200 ] && echo true)"
+pitr_ms=$(j "$pitr" .pitr_ms)
+row "PITR over 5 min of pgbench WAL well under a minute (issue 3)" "$((pitr_ms / 1000)) s, consistent: $(j "$pitr" .consistent)" "$([ "$pitr_ms" -le 30000 ] && echo true)"
+pss=$(j "$scale" '[.[] | select(.branches == 100)][0].total_pss_kib // 0')
+row "100 idle branches within 4 GiB in total (issue 5)" "$((pss / 1024)) MiB PSS" "$([ "$pss" -gt 0 ] && [ "$pss" -le 4194304 ] && echo true)"
+ext_tpcb=$(j "$rt" '[.[] | select(.target | startswith("ext4, direct"))][0].tpcb_tps')
+ext_sel=$(j "$rt" '[.[] | select(.target | startswith("ext4, direct"))][0].select_tps')
+b_tpcb=$(j "$rt" '[.[] | select(.target == "pgd defaults (no-COW + direct I/O): branch")][0].tpcb_tps')
+b_sel=$(j "$rt" '[.[] | select(.target == "pgd defaults (no-COW + direct I/O): branch")][0].select_tps')
+p1=$(( b_tpcb * 100 / ext_tpcb )) p2=$(( b_sel * 100 / ext_sel ))
+row "branch run-time tpcb-like ≥ 90% of ext4 (issue 7)" "$b_tpcb vs $ext_tpcb TPS ($p1%)" "$([ "$p1" -ge 90 ] && echo true)"
+row "branch run-time select-only ≥ 90% of ext4 (issue 7)" "$b_sel vs $ext_sel TPS ($p2%)" "$([ "$p2" -ge 90 ] && echo true)"
+echo
