@@ -14,8 +14,11 @@ SCALE=${BENCH_SCALE:-100}
 DUR=${BENCH_DURATION:-30}
 SIZE=20G
 EXTRA_CLEANUP='[ -n "${EXT_PID:-}" ] && kill -INT "$EXT_PID" 2>/dev/null; sleep 1; mountpoint -q "$T/ext4" && umount "$T/ext4"'
+# Output files named relative to the caller's directory, before we move to $T.
+[ -n "${BENCH_JSON:-}" ] && BENCH_JSON=$(realpath -m "$BENCH_JSON")
+[ -n "${BENCH_REPORT:-}" ] && BENCH_REPORT=$(realpath -m "$BENCH_REPORT")
 source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
-cd "$T"
+cd "$T"  # pgbench writes its per-transaction logs here
 RESULTS=$T/results.txt
 : >"$RESULTS"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Many idle branches at once: memory (PSS of every Postgres process, per branch
 # and in total) with 50 and then 100 branches running, and how long
-# `pgd status` and `pgd branch list` take with 100 branches.
+# `pgd status` (with and without sizes) and `pgd branch list` take.
 # Usage: sudo bash bench/scale.sh [path/to/pgd]
 # Env: BENCH_COUNTS (default "50 100"), BENCH_REPORT=FILE appends a Markdown section,
 #      BENCH_JSON=FILE writes the figures as JSON.
@@ -32,9 +32,10 @@ for count in $COUNTS; do
   sleep 2  # let start-up work settle
   pss=$(pss_kib)
   t0=$(now_ms); "$PGD" status >/dev/null; status_ms=$(( $(now_ms) - t0 ))
+  t0=$(now_ms); "$PGD" status --no-size >/dev/null; nosize_ms=$(( $(now_ms) - t0 ))
   t0=$(now_ms); "$PGD" branch list --json >/dev/null; list_ms=$(( $(now_ms) - t0 ))
-  rows+=("$(printf "%8d %14d %12d %10d %10d" "$count" "$((pss / 1024))" "$((pss / count))" "$status_ms" "$list_ms")")
-  json_rows+=("{\"branches\": $count, \"total_pss_kib\": $pss, \"status_ms\": $status_ms, \"list_ms\": $list_ms}")
+  rows+=("$(printf "%8d %14d %12d %10d %18d %10d" "$count" "$((pss / 1024))" "$((pss / count))" "$status_ms" "$nosize_ms" "$list_ms")")
+  json_rows+=("{\"branches\": $count, \"total_pss_kib\": $pss, \"status_ms\": $status_ms, \"status_no_size_ms\": $nosize_ms, \"list_ms\": $list_ms}")
 done
 if [ -n "${BENCH_JSON:-}" ]; then
   (IFS=,; echo "[${json_rows[*]}]") | jq . >"$BENCH_JSON"
@@ -42,7 +43,8 @@ fi
 
 report() {
   machine
-  printf "%8s %14s %12s %10s %10s\n" "branches" "total PSS MiB" "per branch KiB" "status ms" "list ms"
+  printf "%8s %14s %12s %10s %18s %10s\n" "branches" "total PSS MiB" "per branch KiB" "status ms" "status --no-size ms" "list ms"
+  echo "# status reads every branch's exclusive size (one 'btrfs filesystem du' over all); --no-size skips it"
   printf "%s\n" "${rows[@]}"
 }
 report

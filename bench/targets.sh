@@ -20,6 +20,14 @@ row "branch-ready ≤ 1 s median, busy source (issue 5)" "$busy ms" "$([ "$busy"
 worst=$(j "$br" .busy_tps.worst) median=$(j "$br" .busy_tps.median)
 pct=$(( worst * 100 / (median > 0 ? median : 1) ))
 row "busy source: worst 1-s TPS window ≥ 50% of median (issue 5)" "$worst of $median TPS ($pct%)" "$([ "$pct" -ge 50 ] && echo true)"
+big_json=$D/branch_ready_1000.json
+if [ -f "$big_json" ]; then
+  big=$(j "$big_json" .results.pgd.median_ms)
+  ratio=$(( big * 100 / (idle > 0 ? idle : 1) ))
+  row "scale 1000 (15 GB) branch-ready within 20% of scale 100 (issue 5)" "$big ms vs $idle ms ($ratio%)" "$([ "$ratio" -le 120 ] && echo true)"
+else
+  row "scale 1000 (15 GB) branch-ready within 20% of scale 100 (issue 5)" "not run (BENCH_LARGE=1)" false
+fi
 space=$(j "$br" .space.idle_branch_bytes)
 row "idle branch ≤ 512 KiB exclusive (issue 5; ≤ 1 MiB issue 2)" "$((space / 1024)) KiB" "$([ "$space" -le 524288 ] && echo true)"
 del=$(j "$br" .results.delete.median_ms)
