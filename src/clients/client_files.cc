@@ -34,6 +34,8 @@ Status sync_file(const std::string& path, const std::string& block) {
   }
   std::string wanted = replace_block(existing, block);
   if (wanted == existing) return {};
+  // Nothing left but pgd's old block: the file was pgd's alone; leave no empty file.
+  if (wanted.empty()) return os::remove_file(path);
   Status st = os::write_file_atomic(path, wanted, 0600);
   if (!st) return fail(st.error().wrap("update client file " + path));
   return {};

@@ -49,7 +49,8 @@ std::string replace_block(const std::string& existing, const std::string& block)
 // empty when PGD_CLIENT_FILES=off or there is no home.
 ClientFilePaths client_file_paths_from_environment();
 
-// Rewrites both files' blocks when they differ from `entries`.
+// Rewrites both files' blocks when they differ from `entries`; a file left with
+// nothing in it is removed.
 Status write_client_files(const ClientFilePaths& paths, const std::vector<ClientEntry>& entries);
 
 }  // namespace pgd

@@ -53,6 +53,17 @@ assert_eq "$(cat "$PGSERVICEFILE")" "$users_service" "service file after the las
 assert_eq "$(cat "$PGPASSFILE")" "$users_pgpass" "pgpass file after the last project"
 pass "deletes remove their entries; with no branches left the files are the user's again"
 
+# Files that held nothing but pgd's block go away with the last branch.
+(
+  export PGSERVICEFILE=$T/own.conf PGPASSFILE=$T/own.pgpass
+  pgd project create solo >/dev/null
+  [ -s "$PGSERVICEFILE" ] && [ -s "$PGPASSFILE" ] || fail "client files not written"
+  pgd project delete solo --force >/dev/null
+  [ -e "$PGSERVICEFILE" ] || [ -e "$PGPASSFILE" ] && fail "empty client files left behind"
+  true
+)
+pass "client files that only pgd wrote are removed with the last branch"
+
 PGD_CLIENT_FILES=off pgd project create quiet >/dev/null
 assert_eq "$(cat "$PGSERVICEFILE")" "$users_service" "PGD_CLIENT_FILES=off"
 pgd project delete quiet --force >/dev/null
