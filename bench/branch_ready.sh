@@ -54,7 +54,7 @@ mkdir -p -m 755 "$MNT/manual" "$T/logs"
 chown pgd "$T/logs"
 : >"$T/manual.txt"
 for i in $(seq 1 "$N"); do
-  port=$((55000 + i))
+  port=$((27000 + i))
   d=$MNT/manual/m$i
   t0=$(now_ms)
   q "$main_port" "CHECKPOINT"
@@ -71,7 +71,7 @@ done
 # 3. a full copy
 : >"$T/copy.txt"
 for i in $(seq 1 "$COPIES"); do
-  port=$((55100 + i))
+  port=$((27100 + i))
   d=$MNT/manual/c$i
   t0=$(now_ms)
   q "$main_port" "CHECKPOINT"

@@ -77,7 +77,7 @@ pgd_config() {  # LABEL COW DIO
 
 # A plain PostgreSQL on ext4, with the same pgd.conf (port and paths changed).
 ext4_config() {  # LABEL DIO(on|off)
-  local label=$1 port=55900 img=$T/ext4.img
+  local label=$1 port=27900 img=$T/ext4.img
   truncate -s "$SIZE" "$img"
   mkfs.ext4 -q -F "$img"
   mkdir -p "$T/ext4"

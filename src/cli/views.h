@@ -14,7 +14,7 @@ inline constexpr const char* k_host = "127.0.0.1";
 inline constexpr const char* k_superuser = "postgres";
 inline constexpr const char* k_database = "postgres";
 
-// postgresql://postgres@127.0.0.1:54321/postgres — never with the password.
+// postgresql://postgres@127.0.0.1:25433/postgres — never with the password.
 std::string connection_uri(const BranchRecord& branch);
 
 // Keys: name project branch parent status host port user database uri

@@ -8,8 +8,11 @@
 
 namespace pgd {
 
-inline constexpr int k_first_port = 54320;
-inline constexpr int k_last_port = 54999;
+// Below Linux's ephemeral range (32768-60999 by default): an outgoing connection
+// never takes a stopped branch's port as its source port, which would make the
+// branch's next start fail with "Address already in use".
+inline constexpr int k_first_port = 25432;
+inline constexpr int k_last_port = 26431;
 
 std::optional<int> pick_port(const std::set<int>& recorded, const std::function<bool(int)>& is_free,
                              int first = k_first_port, int last = k_last_port);
