@@ -19,6 +19,7 @@ Result<Store*> Env::store() {
   if (!m_store) {
     if (!os::exists(m_paths.home)) TRY(os::make_dirs(m_paths.home, 0711));
     TRY_ASSIGN(m_store, Store::open(m_paths.state_db()));
+    m_changes_at_open = m_store->changes();
   }
   return m_store.get();
 }
@@ -54,7 +55,7 @@ Result<Context*> Env::context() {
 }
 
 Status Env::sync_client_files() {
-  if (!m_context) return {};
+  if (!m_context || m_store->changes() == m_changes_at_open) return {};
   return pgd::sync_client_files(*m_context, client_file_paths_from_environment());
 }
 

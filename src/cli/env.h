@@ -24,7 +24,7 @@ class Env {
   // Where use cases report phases as they happen; set before context().
   void set_progress(Progress* progress) { m_progress = progress; }
   // Rewrites pgd's block in the libpq service and password files when this
-  // command opened the state (and so may have changed branches).
+  // command changed a record (read-only commands pay nothing).
   Status sync_client_files();
 
  private:
@@ -35,6 +35,7 @@ class Env {
   std::unique_ptr<PostgresRunner> m_postgres;
   std::unique_ptr<Context> m_context;
   Progress* m_progress = nullptr;
+  int64_t m_changes_at_open = 0;  // Store::changes() once opened (and migrated)
 };
 
 }  // namespace pgd::cli

@@ -241,6 +241,7 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
             [&] { return ctx.storage.clone(parent.volume, fresh, Access::ReadWrite); }));
   ScopeGuard drop_fresh([&] { ctx.storage.destroy(fresh); });
   TRY(op.step("cloned"));
+  TRY(ensure_certificates(ctx, branch.project));
   Instance in = instance_for(ctx, branch);
   // Its data is replaced next: an immediate stop skips a useless shutdown checkpoint.
   TRY(timed(ctx, out.timings, subject, "stop",
@@ -255,8 +256,6 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
   // (doctor --fix rolls an interrupted reset forward from this step).
   TRY(op.step("swapped"));
   for (const auto& s : snapshots) TRY(destroy_snapshot(ctx, s));
-  TRY(ensure_certificates(ctx, branch.project));
-  in = instance_for(ctx, branch);
   TRY(timed(ctx, out.timings, subject, "configure", [&]() -> Status {
     TRY(prepare_archive(ctx, branch, FreshArchive::Yes));
     return ctx.postgres.prepare_clone(in, Recovery::No);

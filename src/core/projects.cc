@@ -65,11 +65,10 @@ Result<BranchCreated> create_project(Context& ctx, const std::string& name,
   ScopeGuard undo([&] { undo_create(ctx, main); });
   TRY(op.step("recorded"));
   BranchCreated out;
-  Instance in = instance_for(ctx, main);
   TRY(save_password(ctx.paths, name, password));
   TRY(timed(ctx, out.timings, main.full_name(), "certificates",
             [&] { return ensure_certificates(ctx, name); }));
-  in = instance_for(ctx, main);
+  Instance in = instance_for(ctx, main);  // with the TLS settings just made possible
   TRY(timed(ctx, out.timings, main.full_name(), "create volume",
             [&] { return ctx.storage.create_volume(main.volume); }));
   TRY(op.step("volume-created"));

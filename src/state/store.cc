@@ -148,6 +148,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
 
 Store::~Store() { sqlite3_close(m_db); }
 
+int64_t Store::changes() const { return sqlite3_total_changes64(m_db); }
+
 Error Store::error(const std::string& op) const {
   return Error{ErrorKind::Failure, fmt::format("state {}: {}: {}", m_path, op, sqlite3_errmsg(m_db))};
 }

@@ -28,6 +28,9 @@ class Store {
   // Opens (creating with mode 0600 and migrating as needed) the database at `path`.
   static Result<std::unique_ptr<Store>> open(const std::string& path);
   ~Store();
+  // Rows inserted, updated or deleted through this connection so far: a
+  // command that leaves it unchanged changed no record.
+  int64_t changes() const;
 
   Result<std::optional<PoolConfig>> pool();
   Status save_pool(const PoolConfig& pool);
