@@ -10,7 +10,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libexpected-dev libgtest-dev
   libpq-dev libsqlite3-dev libbtrfsutil-dev
   # runtime
-  postgresql-15 postgresql-client-15 btrfs-progs util-linux mount passwd procps iproute2 openssl
+  postgresql-15 postgresql-client-15 btrfs-progs xfsprogs util-linux mount passwd procps iproute2 openssl
   # tests and demo (zsh: the zsh completion is tested; man-db: the man page)
   jq zsh man-db
 )

@@ -53,8 +53,10 @@ void check_pool(std::vector<Check>& checks, const PoolConfig& pool) {
                                         : pool.mount_point,
                     "sudo pgd setup   (re-attaches the recorded pool)"});
   if (!mounted) return;
-  bool btrfs = os::is_btrfs(pool.mount_point);
-  checks.push_back({"Pool filesystem", btrfs, btrfs ? "btrfs" : "not btrfs", "pgd setup --dir DIR (on btrfs)"});
+  std::string kind = os::filesystem_kind(pool.mount_point);
+  checks.push_back({"Pool filesystem", kind == pool.kind,
+                    kind == pool.kind ? kind : fmt::format("{} (recorded: {})", kind.empty() ? "other" : kind, pool.kind),
+                    "pgd setup --dir DIR (on btrfs or XFS)"});
   if (auto usage = os::filesystem_usage(pool.mount_point)) {
     bool roomy = usage->free_bytes * 20 >= usage->total_bytes;
     checks.push_back({"Pool free space", roomy,

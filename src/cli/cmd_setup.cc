@@ -9,7 +9,7 @@ namespace pgd::cli {
 namespace {
 
 struct SetupOptions {
-  std::string pool_file, size, dir, mount, pg_user = "pgd";
+  std::string pool_file, size, fs, dir, mount, pg_user = "pgd";
   bool detach = false;
 };
 
@@ -31,6 +31,7 @@ Status run_detach(Env& env, const Output& out) {
 Status run_setup(const SetupOptions& o, Env& env, const Output& out) {
   SetupRequest req;
   if (!o.pool_file.empty()) req.pool_file = o.pool_file;
+  if (!o.fs.empty()) req.fs = o.fs;
   if (!o.dir.empty()) req.dir = o.dir;
   if (!o.mount.empty()) req.mount_point = o.mount;
   if (!o.size.empty()) {
@@ -44,8 +45,8 @@ Status run_setup(const SetupOptions& o, Env& env, const Output& out) {
     return {};
   }
   for (const auto& a : done.actions) out.line(a);
-  out.line(fmt::format("Pool ready: btrfs at {} (Postgres runs as '{}'); state in {}",
-                       done.pool.mount_point, done.pool.pg_user, env.paths().home));
+  out.line(fmt::format("Pool ready: {} at {} (Postgres runs as '{}'); state in {}",
+                       done.pool.kind, done.pool.mount_point, done.pool.pg_user, env.paths().home));
   return {};
 }
 
@@ -55,15 +56,22 @@ void add_setup_command(CLI::App& app, Invocation& inv) {
   auto o = std::make_shared<SetupOptions>();
   auto* cmd = app.add_subcommand("setup", "Create or re-attach the storage pool (idempotent)");
   auto* file = cmd->add_option("--pool-file", o->pool_file,
-                               "btrfs image to create (if missing) and loop-mount; needs root");
+                               "image to create (if missing) and loop-mount; needs root");
   auto* size = cmd->add_option("--size", o->size, "size of a new image, e.g. 20G (default 20G)");
-  auto* dir = cmd->add_option("--dir", o->dir, "use an existing directory on btrfs instead");
+  auto* fs = cmd->add_option("--fs", o->fs,
+                             fmt::format("filesystem of a new image: xfs (reflink; branches run "
+                                         "at ext4's speed) or btrfs (default {})",
+                                         k_default_pool_fs))
+                 ->check(CLI::IsMember({"btrfs", "xfs"}));
+  auto* dir = cmd->add_option("--dir", o->dir,
+                              "use an existing directory on btrfs or XFS (reflink=1) instead");
   cmd->add_option("--mount", o->mount, "where to mount the image (default $PGD_HOME/pool)");
   cmd->add_option("--pg-user", o->pg_user, "OS user that runs Postgres when pgd runs as root")
       ->capture_default_str();
   auto* detach = cmd->add_flag("--detach", o->detach, "stop all branches and unmount the pool");
   file->excludes(dir);
   size->needs(file);
+  fs->needs(file);
   detach->excludes(file)->excludes(dir);
   add_json_flag(cmd, inv);
   cmd->callback([&inv, o] {

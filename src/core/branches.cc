@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/scope_guard.h"
+#include "core/clone.h"
 #include "core/operation.h"
 #include "core/secrets.h"
 #include "core/snapshots.h"
@@ -85,25 +86,11 @@ std::vector<BranchRecord> descendants(const std::vector<BranchRecord>& all, cons
 
 namespace {
 
-// Flushes a running source so the clone's crash recovery has (almost) nothing to replay.
-// A stopped source is already consistent on disk.
-Status checkpoint_if_running(Context& ctx, const BranchRecord& source) {
-  Instance in = instance_for(ctx, source);
-  if (!ctx.postgres.running_pid(in)) return {};
-  TRY_ASSIGN(std::string password, load_password(ctx.paths, source.project));
-  return ctx.postgres.checkpoint(in, password);
-}
-
 // Clones `source` into `volume`, makes it `branch`'s and starts it.
 Status clone_and_start(Context& ctx, Timings& t, const BranchRecord& source,
                        const BranchRecord& branch, const std::string& volume, Operation& op) {
   std::string subject = branch.full_name();
-  TRY(timed(ctx, t, subject, "checkpoint", [&] { return checkpoint_if_running(ctx, source); }));
-  TRY(op.step("checkpointed"));
-  TRY(timed(ctx, t, subject, "snapshot", [&] {
-    return ctx.storage.clone(source.volume, volume, Access::ReadWrite);
-  }));
-  TRY(op.step("cloned"));
+  TRY(clone_branch_data(ctx, t, subject, source, volume, Access::ReadWrite, op));
   // From here on the clone exists: the caller's guard destroys it on failure.
   BranchRecord at_volume = branch;
   at_volume.volume = volume;
@@ -235,12 +222,8 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
   // the branch as it was. '.' never appears in a branch name, so no collision.
   std::string fresh = branch.volume + ".reset";
   TRY(ctx.storage.destroy(fresh));
-  TRY(timed(ctx, out.timings, subject, "checkpoint",
-            [&] { return checkpoint_if_running(ctx, parent); }));
-  TRY(timed(ctx, out.timings, subject, "snapshot",
-            [&] { return ctx.storage.clone(parent.volume, fresh, Access::ReadWrite); }));
+  TRY(clone_branch_data(ctx, out.timings, subject, parent, fresh, Access::ReadWrite, op));
   ScopeGuard drop_fresh([&] { ctx.storage.destroy(fresh); });
-  TRY(op.step("cloned"));
   TRY(ensure_certificates(ctx, branch.project));
   Instance in = instance_for(ctx, branch);
   // Its data is replaced next: an immediate stop skips a useless shutdown checkpoint.

@@ -9,7 +9,8 @@
 #include "base/names.h"
 #include "os/fs.h"
 #include "os/process.h"
-#include "storage/btrfs_pool.h"
+#include "storage/pool_image.h"
+#include "storage/reflink_backend.h"
 
 namespace pgd {
 namespace {
@@ -50,9 +51,16 @@ Status attach_image(const PoolConfig& pool, std::vector<std::string>& actions) {
   if (!os::exists(pool.pool_file))
     return fail(fmt::format("pool image {} is missing; set up a new pool with "
                             "sudo pgd setup --pool-file FILE", pool.pool_file));
-  TRY(mount_pool_image(pool.pool_file, pool.mount_point));
+  TRY(mount_pool_image(pool.pool_file, pool.mount_point, pool.kind));
   actions.push_back(fmt::format("mounted {} at {}", pool.pool_file, pool.mount_point));
   return {};
+}
+
+std::string image_filesystem(const std::string& image) {
+  auto r = os::run({"blkid", "-p", "-o", "value", "-s", "TYPE", image});
+  std::string kind = r ? r->output : "";
+  while (!kind.empty() && (kind.back() == '\n' || kind.back() == ' ')) kind.pop_back();
+  return kind == "xfs" ? "xfs" : "btrfs";
 }
 
 Result<PoolConfig> setup_image(const Paths& paths, const SetupRequest& req,
@@ -61,7 +69,7 @@ Result<PoolConfig> setup_image(const Paths& paths, const SetupRequest& req,
   if (!os::running_as_root())
     return fail(ErrorKind::Usage,
                 "pgd setup --pool-file formats and loop-mounts an image and needs root: run it "
-                "with sudo, or use 'pgd setup --dir DIR' with a btrfs directory you own");
+                "with sudo, or use 'pgd setup --dir DIR' with a btrfs or XFS directory you own");
   PoolConfig pool;
   pool.mode = "file";
   pool.pool_file = os::absolute_path(*req.pool_file);
@@ -70,10 +78,19 @@ Result<PoolConfig> setup_image(const Paths& paths, const SetupRequest& req,
   pool.size_bytes = req.size_bytes.value_or(k_default_pool_size);
   pool.pg_user = req.pg_user;
   if (!os::exists(pool.pool_file)) {
-    TRY(create_pool_image(pool.pool_file, pool.size_bytes));
-    actions.push_back(fmt::format("created {} btrfs image {}", format_bytes(pool.size_bytes),
-                                  pool.pool_file));
+    pool.kind = req.fs.value_or(k_default_pool_fs);
+    TRY(create_pool_image(pool.pool_file, pool.size_bytes, pool.kind));
+    actions.push_back(fmt::format("created {} {} image {}", format_bytes(pool.size_bytes),
+                                  pool.kind, pool.pool_file));
   } else {
+    // An existing image keeps its filesystem: as recorded, or as blkid reads it.
+    pool.kind = existing && existing->mode == "file" && existing->pool_file == pool.pool_file
+                    ? existing->kind
+                    : image_filesystem(pool.pool_file);
+    if (req.fs && *req.fs != pool.kind)
+      return fail(ErrorKind::Usage,
+                  fmt::format("{} already holds a {} pool; --fs {} applies to a new image only",
+                              pool.pool_file, pool.kind, *req.fs));
     std::error_code ec;
     pool.size_bytes = std::filesystem::file_size(pool.pool_file, ec);
   }
@@ -87,20 +104,25 @@ Result<PoolConfig> setup_dir(const SetupRequest& req, std::vector<std::string>& 
   pool.mount_point = os::absolute_path(*req.dir);
   pool.pg_user = os::running_as_root() ? req.pg_user : os::current_user().name;
   if (!os::exists(pool.mount_point))
-    return fail(ErrorKind::Usage, fmt::format("{} does not exist: create it on a btrfs "
+    return fail(ErrorKind::Usage, fmt::format("{} does not exist: create it on a btrfs or XFS "
                                               "filesystem first", pool.mount_point));
-  if (!os::is_btrfs(pool.mount_point))
+  pool.kind = os::filesystem_kind(pool.mount_point);
+  if (pool.kind.empty())
     return fail(ErrorKind::Usage,
-                fmt::format("{} is not on a btrfs filesystem; pgd needs btrfs for instant "
-                            "copy-on-write branches: use a directory on btrfs, or let pgd make "
-                            "its own pool with: sudo pgd setup --pool-file /var/lib/pgd/pool.img "
-                            "--size 20G", pool.mount_point));
-  actions.push_back("using btrfs directory " + pool.mount_point);
+                fmt::format("{} is not on btrfs or XFS; pgd needs copy-on-write clones for "
+                            "instant branches: use a directory on btrfs or XFS (reflink=1), or let "
+                            "pgd make its own pool with: sudo pgd setup --pool-file "
+                            "/var/lib/pgd/pool.img --size 20G", pool.mount_point));
+  if (pool.kind == "xfs") {
+    if (auto st = check_reflink(pool.mount_point); !st) return fail(ErrorKind::Usage, st.error().message);
+  }
+  actions.push_back(fmt::format("using {} directory {}", pool.kind, pool.mount_point));
   return pool;
 }
 
 bool same_pool(const PoolConfig& a, const PoolConfig& b) {
-  return a.mode == b.mode && a.pool_file == b.pool_file && a.mount_point == b.mount_point;
+  return a.kind == b.kind && a.mode == b.mode && a.pool_file == b.pool_file &&
+         a.mount_point == b.mount_point;
 }
 
 }  // namespace
@@ -118,7 +140,8 @@ Result<SetupDone> setup_pool(const Paths& paths, Store& store, const SetupReques
     if (!existing)
       return fail(ErrorKind::Usage,
                   "pgd is not set up yet: run 'sudo pgd setup --pool-file "
-                  "/var/lib/pgd/pool.img --size 20G' or 'pgd setup --dir DIR' (a btrfs directory)");
+                  "/var/lib/pgd/pool.img --size 20G' or 'pgd setup --dir DIR' (a btrfs or XFS "
+                  "directory)");
     if (existing->mode == "file") TRY(attach_image(*existing, done.actions));
     done.pool = *existing;
   } else {

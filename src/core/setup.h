@@ -1,5 +1,5 @@
-// Setting up and tearing down the pool: the embedded btrfs image, or a btrfs
-// directory the user already has. Idempotent: running setup again re-attaches
+// Setting up and tearing down the pool: the embedded image (btrfs or XFS), or a
+// btrfs or XFS directory the user already has. Idempotent: running setup again re-attaches
 // what is recorded (e.g. after a reboot) and changes nothing else.
 #pragma once
 
@@ -15,7 +15,8 @@ namespace pgd {
 struct SetupRequest {
   std::optional<std::string> pool_file;  // embedded pool image (needs root)
   std::optional<uint64_t> size_bytes;    // for a new image; default 20 GiB
-  std::optional<std::string> dir;        // an existing btrfs directory
+  std::optional<std::string> fs;         // for a new image: "btrfs" | "xfs"
+  std::optional<std::string> dir;        // an existing btrfs or XFS directory
   std::optional<std::string> mount_point;
   std::string pg_user = "pgd";           // used when pgd runs as root
 };
@@ -26,6 +27,8 @@ struct SetupDone {
 };
 
 inline constexpr uint64_t k_default_pool_size = 20ULL << 30;
+// The filesystem of a new image when --fs is not given (see docs/runtime.md).
+inline constexpr const char* k_default_pool_fs = "btrfs";
 
 Result<SetupDone> setup_pool(const Paths& paths, Store& store, const SetupRequest& request);
 // The OS user Postgres runs as, per the recorded pool.

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/scope_guard.h"
+#include "core/clone.h"
 #include "base/time_format.h"
 #include "core/branches.h"
 #include "core/operation.h"
@@ -20,30 +21,6 @@ std::string new_snapshot_id(int64_t now_us) {
   ::getrandom(&tail, sizeof tail, 0);
   return fmt::format("{}{}{}-{}{}{}-{:04x}", iso.substr(0, 4), iso.substr(5, 2), iso.substr(8, 2),
                      iso.substr(11, 2), iso.substr(14, 2), iso.substr(17, 2), tail);
-}
-
-struct WalPoints {
-  std::string redo_lsn;  // where replay from the snapshot starts
-  std::string end_lsn;   // bounds the WAL the snapshot holds
-};
-
-// Running: CHECKPOINT, then its REDO point. Stopped: from pg_control.
-Result<WalPoints> checkpoint_for_snapshot(Context& ctx, const BranchRecord& b, bool running) {
-  Instance in = instance_for(ctx, b);
-  if (!running) {
-    TRY_ASSIGN(auto control, ctx.postgres.control_data(in));
-    return WalPoints{control["Latest checkpoint's REDO location"], control["Latest checkpoint location"]};
-  }
-  TRY_ASSIGN(std::string password, load_password(ctx.paths, b.project));
-  TRY(ctx.postgres.checkpoint(in, password));
-  TRY_ASSIGN(auto rows, ctx.postgres.query(in, password, "SELECT redo_lsn FROM pg_control_checkpoint()"));
-  return WalPoints{rows.at(0).at(0), ""};
-}
-
-Result<std::string> current_lsn(Context& ctx, const BranchRecord& b) {
-  TRY_ASSIGN(std::string password, load_password(ctx.paths, b.project));
-  TRY_ASSIGN(auto rows, ctx.postgres.query(instance_for(ctx, b), password, "SELECT pg_current_wal_lsn()"));
-  return rows.at(0).at(0);
 }
 
 }  // namespace
@@ -73,21 +50,20 @@ Result<SnapshotCreated> create_snapshot(Context& ctx, const BranchRef& ref,
   snap.volume = b.volume + "@" + snap.id;
   bool running = ctx.postgres.running_pid(instance_for(ctx, b)).has_value();
   std::string subject = ref.full();
-  TRY_ASSIGN(WalPoints points, timed(ctx, out.timings, subject, "checkpoint",
-                                     [&] { return checkpoint_for_snapshot(ctx, b, running); }));
-  TRY(op.step("checkpointed"));
-  TRY(timed(ctx, out.timings, subject, "snapshot",
-            [&] { return ctx.storage.clone(b.volume, snap.volume, Access::ReadOnly); }));
+  TRY_ASSIGN(ClonePoints points, clone_branch_data(ctx, out.timings, subject, b, snap.volume,
+                                                   Access::ReadOnly, op, /*want_points=*/true));
   ScopeGuard undo([&] { ctx.storage.destroy(snap.volume); });
-  TRY(op.step("cloned"));
   // Read after the snapshot (time rounded up to the millisecond): both bound
   // every commit the snapshot holds, which is what choosing a PITR base needs.
   snap.created_us = (ctx.clock.now_us() + 999) / 1000 * 1000;
-  snap.redo_lsn = points.redo_lsn;
   if (running) {
-    TRY_ASSIGN(snap.lsn, current_lsn(ctx, b));
-  } else {
+    snap.redo_lsn = points.redo_lsn;
     snap.lsn = points.end_lsn;
+  } else {
+    // Stopped: its last (shutdown) checkpoint bounds everything.
+    TRY_ASSIGN(auto control, ctx.postgres.control_data(instance_for(ctx, b)));
+    snap.redo_lsn = control["Latest checkpoint's REDO location"];
+    snap.lsn = control["Latest checkpoint location"];
   }
   if (auto usage = ctx.storage.usage(snap.volume)) snap.size_bytes = usage->total_bytes;
   TRY(ctx.store.insert_snapshot(snap));

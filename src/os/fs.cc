@@ -121,6 +121,14 @@ bool is_btrfs(const std::string& path) {
   return ::statfs(path.c_str(), &sf) == 0 && sf.f_type == BTRFS_SUPER_MAGIC;
 }
 
+std::string filesystem_kind(const std::string& path) {
+  struct statfs sf;
+  if (::statfs(path.c_str(), &sf) != 0) return "";
+  if (sf.f_type == BTRFS_SUPER_MAGIC) return "btrfs";
+  if (sf.f_type == XFS_SUPER_MAGIC) return "xfs";
+  return "";
+}
+
 bool is_mount_point(const std::string& path) {
   std::ifstream in("/proc/self/mountinfo");
   std::string line;

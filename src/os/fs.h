@@ -32,6 +32,8 @@ struct FsUsage {
 };
 Result<FsUsage> filesystem_usage(const std::string& path);
 bool is_btrfs(const std::string& path);
+// "btrfs", "xfs", or "" for any other filesystem holding `path`.
+std::string filesystem_kind(const std::string& path);
 // True when `path` is the root of a mounted filesystem (per /proc/self/mountinfo).
 bool is_mount_point(const std::string& path);
 // Absolute, normalized form of `path` (need not exist).

@@ -197,11 +197,17 @@ std::optional<int64_t> NativePostgres::started_at(const Instance& in) {
   return content ? pg::postmaster_start_time(*content) : std::nullopt;
 }
 
-Status NativePostgres::checkpoint(const Instance& in, const std::string& password) {
+Result<pg::Connection> NativePostgres::connect(const Instance& in, const std::string& password) {
   pg::ConnectParams params;
   params.port = in.port;
   params.password = password;
-  TRY_ASSIGN(auto conn, pg::Connection::open(params));
+  auto conn = pg::Connection::open(params);
+  if (!conn) return fail(conn.error().wrap(fmt::format("branch '{}'", in.name)));
+  return conn;
+}
+
+Status NativePostgres::checkpoint(const Instance& in, const std::string& password) {
+  TRY_ASSIGN(auto conn, connect(in, password));
   auto r = conn.exec("CHECKPOINT");
   if (!r) return fail(r.error().wrap(fmt::format("branch '{}'", in.name)));
   return {};
@@ -209,10 +215,7 @@ Status NativePostgres::checkpoint(const Instance& in, const std::string& passwor
 
 Result<pg::Rows> NativePostgres::query(const Instance& in, const std::string& password,
                                        const std::string& sql) {
-  pg::ConnectParams params;
-  params.port = in.port;
-  params.password = password;
-  TRY_ASSIGN(auto conn, pg::Connection::open(params));
+  TRY_ASSIGN(auto conn, connect(in, password));
   auto rows = conn.query(sql);
   if (!rows) return fail(rows.error().wrap(fmt::format("branch '{}'", in.name)));
   return rows;

@@ -22,6 +22,7 @@ class NativePostgres : public PostgresRunner {
   Status stop(const Instance& instance, StopMode mode = StopMode::Fast) override;
   std::optional<pid_t> running_pid(const Instance& instance) override;
   std::optional<int64_t> started_at(const Instance& instance) override;
+  Result<pg::Connection> connect(const Instance& instance, const std::string& password) override;
   Status checkpoint(const Instance& instance, const std::string& password) override;
   Result<pg::Rows> query(const Instance& instance, const std::string& password,
                          const std::string& sql) override;

@@ -61,6 +61,9 @@ class PostgresRunner {
   virtual std::optional<pid_t> running_pid(const Instance& instance) = 0;
   // When the running postmaster started (Unix seconds), for uptime.
   virtual std::optional<int64_t> started_at(const Instance& instance) = 0;
+  // A superuser session on a running instance, for work that spans several
+  // statements (an online backup must start and stop on the same session).
+  virtual Result<pg::Connection> connect(const Instance& instance, const std::string& password) = 0;
   // Flushes every committed transaction's pages so a clone recovers quickly.
   virtual Status checkpoint(const Instance& instance, const std::string& password) = 0;
   // Runs SQL as the superuser on a running instance.

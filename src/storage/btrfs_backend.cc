@@ -67,6 +67,14 @@ Status BtrfsBackend::clone(const std::string& source, const std::string& target,
   return {};
 }
 
+Status BtrfsBackend::set_read_only(const std::string& volume) {
+  std::string p = path(volume);
+  errno = 0;
+  auto err = btrfs_util_set_subvolume_read_only(p.c_str(), true);
+  if (err != BTRFS_UTIL_OK) return fail(btrfs_error("set read-only " + p, err));
+  return {};
+}
+
 Status BtrfsBackend::rename(const std::string& from, const std::string& to) {
   std::string a = path(from), b = path(to);
   if (os::exists(b)) return fail(ErrorKind::Conflict, fmt::format("rename {} -> {}: target exists", a, b));
@@ -151,21 +159,6 @@ Result<std::vector<std::string>> BtrfsBackend::list() {
   }
   if (ec) return fail(fmt::format("list {}: {}", m_root, ec.message()));
   return out;
-}
-
-Result<std::unique_ptr<StorageBackend>> open_storage(const std::string& kind,
-                                                     const std::string& root, CopyOnWrite cow) {
-  if (kind != "btrfs")
-    return fail(ErrorKind::Usage, fmt::format("storage kind '{}' is not supported (use btrfs)", kind));
-  if (!os::exists(root))
-    return fail(ErrorKind::NotFound,
-                fmt::format("storage {}: does not exist; run 'pgd setup' to attach the pool", root));
-  if (!os::is_btrfs(root))
-    return fail(fmt::format(
-        "storage {}: not a btrfs filesystem; run 'pgd setup' to attach the pool, or "
-        "'pgd setup --dir DIR' with a directory on btrfs",
-        root));
-  return std::unique_ptr<StorageBackend>(std::make_unique<BtrfsBackend>(root, cow));
 }
 
 }  // namespace pgd

@@ -24,6 +24,7 @@ class BtrfsBackend : public StorageBackend {
   bool exists(const std::string& volume) const override;
   Status create_volume(const std::string& volume) override;
   Status clone(const std::string& source, const std::string& target, Access access) override;
+  Status set_read_only(const std::string& volume) override;
   Status rename(const std::string& from, const std::string& to) override;
   Status destroy(const std::string& volume) override;
   Result<VolumeUsage> usage(const std::string& volume) override;

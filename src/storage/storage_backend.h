@@ -2,10 +2,13 @@
 //
 // Contract: a volume is named by a relative path "<group>/<name>" (e.g. "prod/main")
 // that core has validated; it maps to one directory, `path(volume)`. `clone` makes
-// an independent, writable, copy-on-write copy of a volume that is atomic with
-// respect to concurrent writers of the source (a crash-consistent point in time),
-// so a running Postgres can be cloned after a CHECKPOINT. Clones do not depend on
-// their source: destroying either leaves the other intact.
+// an independent, writable, copy-on-write copy of a volume. Where
+// `atomic_clone()` holds, the copy is atomic with respect to concurrent writers
+// of the source (a crash-consistent point in time), so a running Postgres can be
+// cloned after a CHECKPOINT; elsewhere files are cloned one at a time and the
+// caller must make the copy consistent itself (core uses PostgreSQL's online
+// backup protocol). Clones do not depend on their source: destroying either
+// leaves the other intact.
 // A backend knows nothing of Postgres. Errors name the operation and the paths.
 // Thread-safety: none; separate processes may use the same pool concurrently.
 #pragma once
@@ -41,6 +44,15 @@ class StorageBackend {
   virtual Status create_volume(const std::string& volume) = 0;
   // A copy-on-write clone of `source` at `target`. Fails if target exists.
   virtual Status clone(const std::string& source, const std::string& target, Access access) = 0;
+  // Whether `clone` copies a point in time (see the contract above).
+  virtual bool atomic_clone() const { return true; }
+  // Replaces everything under `target`/`dir` with clones of `source`/`dir` as
+  // they are now; a file that vanishes meanwhile is skipped. For backends
+  // without atomic clones: brings a directory written during the clone up to date.
+  virtual Status clone_dir(const std::string& source, const std::string& target,
+                           const std::string& dir);
+  // Makes a writable volume read-only (as clone(..., ReadOnly) would have).
+  virtual Status set_read_only(const std::string& volume) = 0;
   // Atomically renames a volume within the pool. Fails if `to` exists.
   virtual Status rename(const std::string& from, const std::string& to) = 0;
   // Removes a volume, or an empty group directory; a missing one is success.
@@ -61,7 +73,7 @@ class StorageBackend {
   virtual Result<std::vector<std::string>> list() = 0;
 };
 
-// The registry: the backend for `kind` ("btrfs") rooted at `root`.
+// The registry: the backend for `kind` ("btrfs" or "xfs") rooted at `root`.
 // Fails with a message saying what to do when `root` does not suit the kind.
 Result<std::unique_ptr<StorageBackend>> open_storage(const std::string& kind,
                                                      const std::string& root,

@@ -42,4 +42,9 @@ std::optional<SegmentName> parse_segment_name(const std::string& name) {
 
 uint64_t segno_of(uint64_t lsn) { return lsn / k_segment_bytes; }
 
+std::string segment_file_name(uint32_t timeline, uint64_t segno) {
+  return fmt::format("{:08X}{:08X}{:08X}", timeline, segno / k_segments_per_xlogid,
+                     segno % k_segments_per_xlogid);
+}
+
 }  // namespace pgd::wal

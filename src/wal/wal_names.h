@@ -22,5 +22,7 @@ struct SegmentName {
 // Only plain segment names (24 hex digits); not .history, .partial or .backup files.
 std::optional<SegmentName> parse_segment_name(const std::string& name);
 uint64_t segno_of(uint64_t lsn);
+// The file name of segment `segno` on `timeline` (inverse of parse_segment_name).
+std::string segment_file_name(uint32_t timeline, uint64_t segno);
 
 }  // namespace pgd::wal

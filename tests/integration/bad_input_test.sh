@@ -97,8 +97,8 @@ pass "nothing was created or deleted"
 plain=$(mktemp -d /tmp/pgd-plain.XXXXXX)
 expect_exit 2 env PGD_HOME="$T/other-home" "$PGD" setup --dir "$plain"
 rmdir "$plain"
-assert_contains "$ERR" "is not on a btrfs filesystem" "non-btrfs dir refused"
+assert_contains "$ERR" "is not on btrfs or XFS" "a directory on another filesystem is refused"
 assert_contains "$ERR" "sudo pgd setup --pool-file" "and says what to do"
 expect_exit 2 env PGD_HOME="$T/fresh-home" "$PGD" branch list
 assert_contains "$ERR" "pgd is not set up" "commands before setup explain setup"
-pass "setup refuses a non-btrfs directory; commands before setup say what to do"
+pass "setup refuses a directory on neither btrfs nor XFS; commands before setup say what to do"

@@ -16,7 +16,7 @@ check_consistent() {
   local what=$1 recorded on_disk
   recorded=$( (pgd branch list --json | jq -r '.[] | .data_dir';
                pgd snapshot list --json | jq -r ".[] | \"$MNT/\" + (.branch) + \"@\" + .id") | sort)
-  on_disk=$(btrfs subvolume list "$MNT" | awk '{print $NF}' | sed "s|^|$MNT/|" | sort)
+  on_disk=$(pool_volumes)
   assert_eq "$on_disk" "$recorded" "$what: subvolumes = records"
   local statuses
   statuses=$(pgd branch list --json | jq -r '.[] | .status' | sort -u | tr '\n' ' ')

@@ -12,8 +12,7 @@ sql big/dev "CHECKPOINT"
 sync
 dev_port=$(port_of big/dev)
 dev_pid=$(head -n1 "$MNT/big/dev/postmaster.pid")
-btrfs filesystem sync "$MNT" >/dev/null
-used_before=$(btrfs filesystem usage -b "$MNT" 2>/dev/null | awk '/^ *Used:/ {print $2; exit}')
+used_before=$(pool_used_bytes)
 
 pgd branch create big/child --from big/dev >/dev/null
 pgd branch create big/grandchild --from big/child >/dev/null
@@ -30,12 +29,11 @@ done
 process_gone "$dev_pid" || fail "postmaster of big/dev still running"
 bash -c "exec 3<>/dev/tcp/127.0.0.1/$dev_port" 2>/dev/null && fail "port $dev_port still accepting"
 [ -e "$PGD_HOME/logs/big/dev.log" ] && fail "log of deleted branch left behind"
-btrfs subvolume list "$MNT" | grep -qE ' big/(dev|child|grandchild)$' && fail "btrfs still lists a deleted subvolume"
+pool_volumes | grep -qE "^$MNT/big/(dev|child|grandchild)\$" && fail "the pool still holds a deleted volume"
 pass "--force deletes descendants: no process, subvolume, log or record left"
 
-btrfs subvolume sync "$MNT" >/dev/null
-btrfs filesystem sync "$MNT" >/dev/null
-used_after=$(btrfs filesystem usage -b "$MNT" 2>/dev/null | awk '/^ *Used:/ {print $2; exit}')
+[ "$TEST_FS" = btrfs ] && btrfs subvolume sync "$MNT" >/dev/null
+used_after=$(pool_used_bytes)
 freed=$((used_before - used_after))
 [ "$freed" -gt $((100 << 20)) ] || fail "delete freed only $freed bytes (before $used_before, after $used_after)"
 pass "delete frees the branch's space ($((freed >> 20)) MiB)"

@@ -31,7 +31,7 @@ fi
 pass "writes to a full pool fail"
 
 rm -f "$MNT/filler"
-btrfs filesystem sync "$MNT" >/dev/null
+pool_sync
 sleep 1
 pgd doctor --fix >/dev/null || true  # restarts a server that ENOSPC stopped
 expect_exit 0 pgd doctor

@@ -1,5 +1,5 @@
-# Shared by every integration scenario: a fresh btrfs pool on a loop-mounted
-# image in a temp dir, its own PGD_HOME, and a cleanup that stops every
+# Shared by every integration scenario: a fresh pool (btrfs, or XFS with
+# PGD_TEST_FS=xfs) on a loop-mounted image in a temp dir, its own PGD_HOME, and a cleanup that stops every
 # postmaster it started (by pid), unmounts and removes everything.
 # Usage: source lib.sh "$PGD_BINARY"
 set -euo pipefail
@@ -10,6 +10,8 @@ SCENARIO=$(basename "$0" .sh)
 skip() { echo "SKIP: $SCENARIO: $*"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root (mount, loop devices)"
 command -v mkfs.btrfs >/dev/null || skip "btrfs-progs not installed"
+TEST_FS=${PGD_TEST_FS:-btrfs}
+[ "$TEST_FS" = btrfs ] || command -v mkfs.xfs >/dev/null || skip "xfsprogs not installed"
 [ -x /usr/lib/postgresql/15/bin/postgres ] || skip "postgresql-15 not installed"
 
 T=$(mktemp -d /tmp/pgd-it.XXXXXX)
@@ -112,6 +114,34 @@ sql() {
     -v ON_ERROR_STOP=1 -c "$2"
 }
 
+# Filesystem-neutral views of the pool, so scenarios run on btrfs and XFS alike.
+pool_sync() { sync -f "$MNT"; }
+pool_used_bytes() {
+  if [ "$TEST_FS" = btrfs ]; then
+    btrfs filesystem sync "$MNT" >/dev/null
+    btrfs filesystem usage -b "$MNT" 2>/dev/null | awk '/^ *Used:/ {print $2; exit}'
+  else
+    sync -f "$MNT"
+    df -B1 --output=used "$MNT" | tail -n 1 | tr -d ' '
+  fi
+}
+# Every volume (branch or snapshot data directory) on disk, as absolute paths.
+pool_volumes() {
+  if [ "$TEST_FS" = btrfs ]; then
+    btrfs subvolume list "$MNT" | awk '{print $NF}' | sed "s|^|$MNT/|" | sort
+  else
+    find "$MNT" -mindepth 2 -maxdepth 2 -type d | sort
+  fi
+}
+# True when the Postgres user cannot change the volume at $1.
+volume_read_only() {
+  if [ "$TEST_FS" = btrfs ]; then
+    btrfs property get -ts "$1" ro | grep -q "ro=true"
+  else
+    [ -z "$(find "$1" -perm /222 -print -quit)" ] && ! runuser -u pgd -- touch "$1/global/pgd-probe" 2>/dev/null
+  fi
+}
+
 setup_pool() {
-  "$PGD" setup --pool-file "$T/pool.img" --size "${1:-3G}" >/dev/null
+  "$PGD" setup --pool-file "$T/pool.img" --size "${1:-3G}" --fs "$TEST_FS" >/dev/null
 }

@@ -15,7 +15,7 @@ id1=$(jq -r .id <<<"$snap")
 assert_eq "$(jq -r .label <<<"$snap")" "before-migration" "label"
 assert_eq "$(jq -r .branch <<<"$snap")" "shop/main" "branch"
 [ -d "$MNT/shop/main@$id1" ] || fail "snapshot subvolume missing"
-btrfs property get -ts "$MNT/shop/main@$id1" ro | grep -q "ro=true" || fail "snapshot is not read-only"
+volume_read_only "$MNT/shop/main@$id1" || fail "snapshot is not read-only"
 pass "snapshot create records id, label, time, LSN and size; it is read-only"
 
 expect_exit 1 pgd snapshot create shop/main --label before-migration

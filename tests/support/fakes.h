@@ -37,6 +37,7 @@ class FakeStorage : public StorageBackend {
     volumes[to] = volumes[from];
     return {};
   }
+  Status set_read_only(const std::string&) override { return {}; }
   Status rename(const std::string& from, const std::string& to) override {
     if (exists(to)) return fail(ErrorKind::Conflict, to + " exists");
     volumes[to] = volumes[from];
@@ -99,6 +100,10 @@ class FakePostgres : public PostgresRunner {
   std::optional<int64_t> started_at(const Instance& in) override {
     if (running.count(in.data_dir)) return 1767225600;  // 2026-01-01T00:00:00Z
     return std::nullopt;
+  }
+  // Sessions need a real server: the fake storage's clones are atomic, so core never asks.
+  Result<pg::Connection> connect(const Instance& in, const std::string&) override {
+    return fail("fake postgres: no session to " + in.data_dir);
   }
   Status checkpoint(const Instance& in, const std::string&) override {
     calls.push_back("checkpoint " + in.data_dir);

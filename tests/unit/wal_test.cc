@@ -29,6 +29,11 @@ TEST(SegmentName, MapsToSegmentNumbers) {
   EXPECT_FALSE(parse_segment_name("00000001000000000000000A.partial"));
 }
 
+TEST(SegmentName, FormatsTheInverseOfParse) {
+  EXPECT_EQ(segment_file_name(2, 256 + 10), "00000002000000010000000A");
+  EXPECT_EQ(segment_file_name(1, segno_of(*parse_lsn("0/3000028"))), "000000010000000000000003");
+}
+
 TEST(Retention, KeepsEverythingFromTheSnapshotsRedoSegmentOnAndHistoryFiles) {
   std::vector<ArchivedFile> files{{"000000010000000000000001", 16, 10},
                                   {"000000010000000000000002", 16, 10},

@@ -1,4 +1,4 @@
-#include "storage/btrfs_pool.h"
+#include "storage/pool_image.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -16,7 +16,7 @@
 
 namespace pgd {
 
-Status create_pool_image(const std::string& image, uint64_t size_bytes) {
+Status create_pool_image(const std::string& image, uint64_t size_bytes, const std::string& kind) {
   TRY(os::make_dirs(std::filesystem::path(image).parent_path().string(), 0755));
   int fd = ::open(image.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return fail(fmt::format("pool image {}: create: {}", image, std::strerror(errno)));
@@ -25,16 +25,18 @@ Status create_pool_image(const std::string& image, uint64_t size_bytes) {
   int saved = errno;
   ::close(fd);
   if (rc != 0) return fail(fmt::format("pool image {}: truncate: {}", image, std::strerror(saved)));
-  auto r = os::run_checked({"mkfs.btrfs", "-q", "-L", "pgd", image});
+  auto r = kind == "xfs" ? os::run_checked({"mkfs.xfs", "-q", "-m", "reflink=1", "-L", "pgd", image})
+                         : os::run_checked({"mkfs.btrfs", "-q", "-L", "pgd", image});
   if (!r) return fail(r.error().wrap("pool image " + image));
   remove_image.dismiss();
   return {};
 }
 
-Status mount_pool_image(const std::string& image, const std::string& mount_point) {
+Status mount_pool_image(const std::string& image, const std::string& mount_point,
+                        const std::string& kind) {
   TRY(os::make_dirs(mount_point, 0755));
-  auto r = os::run_checked(
-      {"mount", "-o", "loop,noatime,user_subvol_rm_allowed", image, mount_point});
+  std::string options = kind == "xfs" ? "loop,noatime" : "loop,noatime,user_subvol_rm_allowed";
+  auto r = os::run_checked({"mount", "-o", options, image, mount_point});
   if (!r) return fail(r.error().wrap(fmt::format("pool {}: mount at {}", image, mount_point)));
   return use_direct_io(mount_point);
 }

@@ -1,0 +1,134 @@
+#include "core/clone.h"
+
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include "base/scope_guard.h"
+#include "core/secrets.h"
+#include "os/fs.h"
+#include "wal/wal_names.h"
+
+namespace pgd {
+namespace {
+
+// PostgreSQL 15 renamed the non-exclusive backup functions.
+std::string backup_start_sql(int pg_version) {
+  return pg_version >= 15 ? "SELECT pg_backup_start('pgd clone', true)"
+                          : "SELECT pg_start_backup('pgd clone', true, false)";
+}
+
+std::string backup_stop_sql(int pg_version) {
+  // wait_for_archive => false: the clone gets its WAL from pg_wal, not the archive.
+  return pg_version >= 15 ? "SELECT lsn, labelfile FROM pg_backup_stop(false)"
+                          : "SELECT lsn, labelfile FROM pg_stop_backup(false, false)";
+}
+
+// Every segment from the backup's start (named in its label, "START WAL
+// LOCATION: 0/5000028 (file 000000010000000000000005)") to its end must be in
+// the clone's pg_wal; a source that recycled one meanwhile makes the clone useless.
+Status check_backup_wal(const std::string& data_dir, const std::string& label,
+                        const std::string& end_lsn) {
+  auto at = label.find("(file ");
+  auto start = at == std::string::npos ? std::nullopt : wal::parse_segment_name(label.substr(at + 6, 24));
+  auto end = wal::parse_lsn(end_lsn);
+  if (!start || !end || *end == 0)
+    return fail(fmt::format("{}: unexpected backup label or end LSN '{}'", data_dir, end_lsn));
+  for (uint64_t seg = start->segno; seg <= wal::segno_of(*end - 1); ++seg) {
+    std::string name = wal::segment_file_name(start->timeline, seg);
+    if (!os::exists(data_dir + "/pg_wal/" + name))
+      return fail(fmt::format("{}: WAL segment {} that the clone needs was recycled by the "
+                              "source while it was cloned (heavy writes); try again",
+                              data_dir, name));
+  }
+  return {};
+}
+
+// backup_label belongs to the Postgres user, like the rest of the data directory.
+Status write_backup_label(const std::string& data_dir, const std::string& label) {
+  struct stat st{};
+  if (::stat(data_dir.c_str(), &st) != 0)
+    return fail(fmt::format("{}: cannot read its owner", data_dir));
+  return os::write_file_atomic(data_dir + "/backup_label", label, 0600,
+                               std::make_pair(st.st_uid, st.st_gid));
+}
+
+Result<ClonePoints> clone_with_checkpoint(Context& ctx, Timings& t, const std::string& subject,
+                                          const BranchRecord& source, const std::string& target,
+                                          Access access, Operation& op, bool want_points) {
+  Instance in = instance_for(ctx, source);
+  TRY_ASSIGN(std::string password, load_password(ctx.paths, source.project));
+  ClonePoints points;
+  TRY(timed(ctx, t, subject, "checkpoint", [&]() -> Status {
+    TRY(ctx.postgres.checkpoint(in, password));
+    if (!want_points) return {};
+    TRY_ASSIGN(auto rows, ctx.postgres.query(in, password, "SELECT redo_lsn FROM pg_control_checkpoint()"));
+    points.redo_lsn = rows.at(0).at(0);
+    return {};
+  }));
+  TRY(op.step("checkpointed"));
+  TRY(timed(ctx, t, subject, "snapshot", [&] { return ctx.storage.clone(source.volume, target, access); }));
+  ScopeGuard undo([&] { ctx.storage.destroy(target); });
+  if (want_points) {
+    // Read after the clone: an upper bound of every commit it holds.
+    TRY_ASSIGN(auto rows, ctx.postgres.query(in, password, "SELECT pg_current_wal_lsn()"));
+    points.end_lsn = rows.at(0).at(0);
+  }
+  TRY(op.step("cloned"));
+  undo.dismiss();
+  return points;
+}
+
+Result<ClonePoints> clone_during_backup(Context& ctx, Timings& t, const std::string& subject,
+                                        const BranchRecord& source, const std::string& target,
+                                        Access access, Operation& op) {
+  Instance in = instance_for(ctx, source);
+  TRY_ASSIGN(std::string password, load_password(ctx.paths, source.project));
+  TRY_ASSIGN(pg::Connection session, ctx.postgres.connect(in, password));
+  ClonePoints points;
+  TRY(timed(ctx, t, subject, "checkpoint", [&]() -> Status {
+    TRY_ASSIGN(auto rows, session.query(backup_start_sql(in.pg_version)));
+    points.redo_lsn = rows.at(0).at(0);
+    return {};
+  }));
+  TRY(op.step("checkpointed"));
+  ScopeGuard undo([&] { ctx.storage.destroy(target); });
+  TRY(timed(ctx, t, subject, "snapshot", [&]() -> Status {
+    TRY(ctx.storage.clone(source.volume, target, Access::ReadWrite));
+    TRY_ASSIGN(auto rows, session.query(backup_stop_sql(in.pg_version)));
+    points.end_lsn = rows.at(0).at(0);
+    const std::string& label = rows.at(0).at(1);
+    TRY(ctx.storage.clone_dir(source.volume, target, "pg_wal"));
+    std::string data_dir = ctx.storage.path(target);
+    TRY(check_backup_wal(data_dir, label, points.end_lsn));
+    TRY(write_backup_label(data_dir, label));
+    if (access == Access::ReadOnly) TRY(ctx.storage.set_read_only(target));
+    return {};
+  }));
+  TRY(op.step("cloned"));
+  undo.dismiss();
+  return points;
+}
+
+}  // namespace
+
+Result<ClonePoints> clone_branch_data(Context& ctx, Timings& timings, const std::string& subject,
+                                      const BranchRecord& source, const std::string& target,
+                                      Access access, Operation& op, bool want_points) {
+  if (ctx.postgres.running_pid(instance_for(ctx, source))) {
+    if (ctx.storage.atomic_clone())
+      return clone_with_checkpoint(ctx, timings, subject, source, target, access, op, want_points);
+    return clone_during_backup(ctx, timings, subject, source, target, access, op);
+  }
+  // A stopped source is consistent on disk: nothing to flush.
+  TRY(timed(ctx, timings, subject, "checkpoint", [] { return Status{}; }));
+  TRY(op.step("checkpointed"));
+  TRY(timed(ctx, timings, subject, "snapshot",
+            [&] { return ctx.storage.clone(source.volume, target, access); }));
+  ScopeGuard undo([&] { ctx.storage.destroy(target); });
+  TRY(op.step("cloned"));
+  undo.dismiss();
+  return ClonePoints{};
+}
+
+}  // namespace pgd

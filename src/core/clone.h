@@ -1,0 +1,34 @@
+// Cloning a branch's data directory so that the clone holds every transaction
+// committed before the call, whether the source runs or not, on any backend.
+//
+// Atomic backends (btrfs): CHECKPOINT a running source (so the clone's crash
+// recovery has almost nothing to replay), then one atomic clone.
+// File-by-file backends (XFS reflink): PostgreSQL's online backup protocol on
+// one session — pg_backup_start (an immediate checkpoint), clone every file,
+// pg_backup_stop, clone pg_wal again (it now holds the backup's end), write the
+// backup_label. The clone then replays from the backup's checkpoint to its end,
+// exactly as a restored base backup does. A killed pgd ends the session, which
+// aborts the backup on the source; doctor removes the half-made clone.
+#pragma once
+
+#include <string>
+
+#include "core/context.h"
+#include "core/operation.h"
+
+namespace pgd {
+
+struct ClonePoints {
+  // Known when the source was running and the points were wanted (or cheap):
+  std::string redo_lsn;  // where replay in the clone starts
+  std::string end_lsn;   // every commit the clone holds lies before it
+};
+
+// Clones `source`'s volume to `target` with `access`, recording the phases
+// "checkpoint" and "snapshot" in `timings` and the steps "checkpointed" and
+// "cloned" in `op`. On failure nothing is left at `target`.
+Result<ClonePoints> clone_branch_data(Context& ctx, Timings& timings, const std::string& subject,
+                                      const BranchRecord& source, const std::string& target,
+                                      Access access, Operation& op, bool want_points = false);
+
+}  // namespace pgd
