@@ -47,6 +47,27 @@ for i in $(seq 1 "$N"); do
 done
 space=$("$PGD" branch get bench/b1 --json | jq -r .size_bytes)
 
+# btrfs: CHECKPOINT + an atomic snapshot. XFS: an online backup on one psql
+# session (pg_backup_start, reflink copy, pg_backup_stop into backup_label, pg_wal
+# copied again), as pgd does it.
+POOL_FS=$(findmnt -n -o FSTYPE "$MNT")
+clone_by_hand() {  # DIR
+  if [ "$POOL_FS" = btrfs ]; then
+    q "$main_port" "CHECKPOINT"
+    btrfs subvolume snapshot "$MNT/bench/main" "$1" >/dev/null
+    return
+  fi
+  "$PGBIN/psql" -h 127.0.0.1 -p "$main_port" -U postgres -d postgres -XAtq -v ON_ERROR_STOP=1 <<EOF >/dev/null
+SELECT pg_backup_start('by hand', true);
+\\! cp -a --reflink=always $MNT/bench/main $1
+\\o $1/backup_label
+SELECT labelfile FROM pg_backup_stop(false);
+\\o
+\\! rm -rf $1/pg_wal && cp -a --reflink=always $MNT/bench/main/pg_wal $1/pg_wal
+EOF
+  chown pgd "$1/backup_label"
+}
+
 # 2. by hand, with the same ingredients pgd uses. These clones are not pgd's:
 # their copied pgd.conf would archive into main's archive (and the archive
 # command rightly refuses their diverging segments), so archiving is off.
@@ -57,15 +78,14 @@ for i in $(seq 1 "$N"); do
   port=$((27000 + i))
   d=$MNT/manual/m$i
   t0=$(now_ms)
-  q "$main_port" "CHECKPOINT"
-  btrfs subvolume snapshot "$MNT/bench/main" "$d" >/dev/null
+  clone_by_hand "$d"
   rm -f "$d/postmaster.pid"
   runuser -u pgd -- "$PGBIN/pg_ctl" -D "$d" -w -s -l "$T/logs/m$i.log" \
     -o "-p $port -k $d -c cluster_name=manual$i -c archive_mode=off" start
   q "$port" "SELECT 1" >/dev/null
   echo $(( $(now_ms) - t0 )) >>"$T/manual.txt"
   runuser -u pgd -- "$PGBIN/pg_ctl" -D "$d" -m fast -s stop
-  btrfs subvolume delete "$d" >/dev/null
+  if [ "$POOL_FS" = btrfs ]; then btrfs subvolume delete "$d" >/dev/null; else rm -rf "$d"; fi
 done
 
 # 3. a full copy

@@ -1,5 +1,5 @@
-# Shared by the benchmark scripts: a fresh loop-mounted btrfs pool in a temp
-# dir with its own PGD_HOME, removed (servers stopped, pool unmounted) on exit.
+# Shared by the benchmark scripts: a fresh loop-mounted pool in a temp dir
+# (pgd's default filesystem, or BENCH_FS=btrfs|xfs) with its own PGD_HOME, removed (servers stopped, pool unmounted) on exit.
 # Usage: source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
 set -euo pipefail
 PGD=$(realpath "${1:-build/pgd}")
@@ -30,7 +30,8 @@ machine() {
 }
 # A pool of SIZE with project NAME whose password psql and pgbench read from $PGPASSFILE.
 bench_project() {  # SIZE NAME
-  "$PGD" setup --pool-file "$T/pool.img" --size "$1" >/dev/null
+  # shellcheck disable=SC2046
+  "$PGD" setup --pool-file "$T/pool.img" --size "$1" $([ -n "${BENCH_FS:-}" ] && echo --fs "$BENCH_FS") >/dev/null
   "$PGD" project create "$2" >/dev/null
   (umask 077; echo "127.0.0.1:*:*:postgres:$("$PGD" branch password "$2/main")" >"$PGPASSFILE")
 }

@@ -6,12 +6,20 @@
 #     the settings of a pgd branch (pgd.conf copied, WAL archived the same way);
 #   - the pgd pool as it was before tuning (btrfs copy-on-write, buffered loop);
 #   - each tuning alone: no-COW volumes; direct I/O on the loop device;
-#   - both together: pgd's defaults.
+#   - both together: pgd's btrfs defaults;
+#   - pgd on an XFS pool (reflink clones; files rewritten in place like ext4).
 # Usage: sudo bash bench/runtime.sh [path/to/pgd]
+# Every target first gets a select-only warm-up (BENCH_WARMUP s, default 10): a
+# fresh branch's files are new inodes with an empty page cache, and users run
+# branches for hours, so the figures are steady state; the cold first seconds of
+# a branch are reported separately (cold select-only of the branch, no warm-up).
 # Env: BENCH_SCALE (default 100), BENCH_DURATION seconds per run (default 30),
-#      BENCH_JSON=FILE, BENCH_REPORT=FILE (Markdown section, as run_all.sh uses).
+#      BENCH_JSON=FILE, BENCH_REPORT=FILE (Markdown section, as run_all.sh uses),
+#      BENCH_ONLY=REGEX runs only the configurations whose label matches (the
+#      first pgd configuration always runs: the ext4 servers copy its settings).
 SCALE=${BENCH_SCALE:-100}
 DUR=${BENCH_DURATION:-30}
+WARMUP=${BENCH_WARMUP:-10}
 SIZE=20G
 EXTRA_CLEANUP='[ -n "${EXT_PID:-}" ] && kill -INT "$EXT_PID" 2>/dev/null; sleep 1; mountpoint -q "$T/ext4" && umount "$T/ext4"'
 # Output files named relative to the caller's directory, before we move to $T.
@@ -36,9 +44,10 @@ run_pgbench() {
   echo "$tps $p95"
 }
 
-# measure LABEL PORT: both workloads, one result line
+# measure LABEL PORT: both workloads after a warm-up, one result line
 measure() {
   local label=$1 port=$2 tpcb sel
+  "$PGBIN/pgbench" -S -c 4 -j 2 -T "$WARMUP" -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
   tpcb=$(run_pgbench "" "$port")
   sel=$(run_pgbench "-S" "$port")
   echo "$label|$tpcb|$sel" | tee -a "$RESULTS" >&2
@@ -49,10 +58,13 @@ load() {  # PORT
   q "$1" "CHECKPOINT"
 }
 
-# pgd with a given tuning: COW (always|default) and loop direct I/O (on|off)
-pgd_config() {  # LABEL COW DIO
+wanted() { [ -z "${BENCH_ONLY:-}" ] || [[ "$1" =~ $BENCH_ONLY ]] || [ ! -f "$T/pgd.conf.tuned" ]; }
+
+# pgd with a given tuning: COW (always|default), loop direct I/O (on|off), filesystem
+pgd_config() {  # LABEL COW DIO FS
   local label=$1
-  export PGD_BTRFS_COW=$2 PGD_LOOP_DIRECT_IO=$3
+  wanted "$label" || return 0
+  export PGD_BTRFS_COW=$2 PGD_LOOP_DIRECT_IO=$3 BENCH_FS=$4
   bench_project "$SIZE" rt
   local main_port branch_port
   main_port=$("$PGD" branch get rt/main --json | jq -r .port)
@@ -60,6 +72,8 @@ pgd_config() {  # LABEL COW DIO
   "$PGD" branch create rt/b >/dev/null
   branch_port=$("$PGD" branch get rt/b --json | jq -r .port)
   measure "$label: main" "$main_port"
+  echo "$label: branch, cold (select-only, no warm-up)|0 0|$(run_pgbench "-S" "$branch_port")" |
+    tee -a "$RESULTS" >&2
   measure "$label: branch" "$branch_port"
   if [ ! -f "$T/pgd.conf.tuned" ]; then  # the first config: pgd's defaults
     cp "$MNT/rt/main/pgd.conf" "$T/pgd.conf.tuned"
@@ -72,12 +86,13 @@ pgd_config() {  # LABEL COW DIO
   umount "$MNT" 2>/dev/null || true
   rm -f "$T/pool.img"
   rm -rf "$PGD_HOME"
-  unset PGD_BTRFS_COW PGD_LOOP_DIRECT_IO
+  unset PGD_BTRFS_COW PGD_LOOP_DIRECT_IO BENCH_FS
 }
 
 # A plain PostgreSQL on ext4, with the same pgd.conf (port and paths changed).
 ext4_config() {  # LABEL DIO(on|off)
   local label=$1 port=27900 img=$T/ext4.img
+  wanted "$label" || return 0
   truncate -s "$SIZE" "$img"
   mkfs.ext4 -q -F "$img"
   mkdir -p "$T/ext4"
@@ -106,10 +121,11 @@ ext4_config() {  # LABEL DIO(on|off)
 
 machine
 echo "# pgbench scale $SCALE, 4 clients, 2 threads, $DUR s per run; pools and images of $SIZE" >&2
-pgd_config "pgd defaults (no-COW + direct I/O)" default on
-pgd_config "btrfs before tuning (COW, buffered loop)" always off
-pgd_config "no-COW volumes only" default off
-pgd_config "loop direct I/O only" always on
+pgd_config "pgd defaults (no-COW + direct I/O)" default on btrfs
+pgd_config "pgd on XFS (reflink, direct I/O)" default on xfs
+pgd_config "btrfs before tuning (COW, buffered loop)" always off btrfs
+pgd_config "no-COW volumes only" default off btrfs
+pgd_config "loop direct I/O only" always on btrfs
 ext4_config "ext4, direct I/O loop (as pgd's pool)" on
 ext4_config "ext4, buffered loop (kernel default)" off
 
@@ -117,12 +133,13 @@ report() {
   local base_tpcb base_sel
   base_tpcb=$(awk -F'|' '/^ext4, direct/ {split($2, a, " "); print a[1]}' "$RESULTS")
   base_sel=$(awk -F'|' '/^ext4, direct/ {split($3, a, " "); print a[1]}' "$RESULTS")
-  printf '%-48s %9s %8s %9s %8s %8s %8s\n' "target" "tpcb TPS" "p95 ms" "sel TPS" "p95 ms" "tpcb %" "sel %"
+  printf '%-58s %9s %8s %9s %8s %8s %8s\n' "target" "tpcb TPS" "p95 ms" "sel TPS" "p95 ms" "tpcb %" "sel %"
   while IFS='|' read -r label tpcb sel; do
     read -r t tp <<<"$tpcb"
     read -r s sp <<<"$sel"
-    printf '%-48s %9s %8s %9s %8s %7s%% %7s%%\n' "$label" "$t" "$tp" "$s" "$sp" \
-      "$(( t * 100 / base_tpcb ))" "$(( s * 100 / base_sel ))"
+    if [ "$t" = 0 ]; then t=- tp=- tpct=-; else tpct=$(( t * 100 / base_tpcb ))%; fi
+    printf '%-58s %9s %8s %9s %8s %8s %7s%%\n' "$label" "$t" "$tp" "$s" "$sp" \
+      "$tpct" "$(( s * 100 / base_sel ))"
   done <"$RESULTS"
   echo "(% of ext4 on a direct-I/O loop image with the same settings; p95 = 95th percentile latency)"
 }

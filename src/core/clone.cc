@@ -24,23 +24,18 @@ std::string backup_stop_sql(int pg_version) {
                           : "SELECT lsn, labelfile FROM pg_stop_backup(false, false)";
 }
 
-// Every segment from the backup's start (named in its label, "START WAL
-// LOCATION: 0/5000028 (file 000000010000000000000005)") to its end must be in
-// the clone's pg_wal; a source that recycled one meanwhile makes the clone useless.
+// Every segment from the backup's start to its end must be in the clone's
+// pg_wal: a source that recycled one meanwhile would make the clone useless.
 Status check_backup_wal(const std::string& data_dir, const std::string& label,
                         const std::string& end_lsn) {
-  auto at = label.find("(file ");
-  auto start = at == std::string::npos ? std::nullopt : wal::parse_segment_name(label.substr(at + 6, 24));
-  auto end = wal::parse_lsn(end_lsn);
-  if (!start || !end || *end == 0)
+  auto needed = wal::backup_segments(label, end_lsn);
+  if (needed.empty())
     return fail(fmt::format("{}: unexpected backup label or end LSN '{}'", data_dir, end_lsn));
-  for (uint64_t seg = start->segno; seg <= wal::segno_of(*end - 1); ++seg) {
-    std::string name = wal::segment_file_name(start->timeline, seg);
+  for (const auto& name : needed)
     if (!os::exists(data_dir + "/pg_wal/" + name))
       return fail(fmt::format("{}: WAL segment {} that the clone needs was recycled by the "
                               "source while it was cloned (heavy writes); try again",
                               data_dir, name));
-  }
   return {};
 }
 

@@ -47,4 +47,19 @@ std::string segment_file_name(uint32_t timeline, uint64_t segno) {
                      segno % k_segments_per_xlogid);
 }
 
+std::vector<std::string> backup_segments(const std::string& backup_label,
+                                         const std::string& end_lsn) {
+  auto line = backup_label.find("START WAL LOCATION: ");
+  if (line == std::string::npos) return {};
+  auto file = backup_label.find("(file ", line);
+  if (file == std::string::npos) return {};
+  SegmentName start = parse_segment_name(backup_label.substr(file + 6, 24)).value_or(SegmentName{});
+  uint64_t end = parse_lsn(end_lsn).value_or(0);
+  if (start.timeline == 0 || end == 0 || segno_of(end - 1) < start.segno) return {};
+  std::vector<std::string> out;
+  for (uint64_t seg = start.segno; seg <= segno_of(end - 1); ++seg)
+    out.push_back(segment_file_name(start.timeline, seg));
+  return out;
+}
+
 }  // namespace pgd::wal

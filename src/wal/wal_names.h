@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace pgd::wal {
 
@@ -24,5 +25,10 @@ std::optional<SegmentName> parse_segment_name(const std::string& name);
 uint64_t segno_of(uint64_t lsn);
 // The file name of segment `segno` on `timeline` (inverse of parse_segment_name).
 std::string segment_file_name(uint32_t timeline, uint64_t segno);
+
+// The segment files an online backup needs, from its start (as its backup
+// label names it: "START WAL LOCATION: 0/5000028 (file 000000010000000000000005)")
+// to the segment holding the byte before `end_lsn`. Empty when either is unreadable.
+std::vector<std::string> backup_segments(const std::string& backup_label, const std::string& end_lsn);
 
 }  // namespace pgd::wal

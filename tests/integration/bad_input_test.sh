@@ -67,6 +67,12 @@ expect_exit 2 pgd start
 expect_exit 2 pgd start base/dev --all
 expect_exit 2 pgd setup --size 5G
 expect_exit 2 pgd setup --pool-file "$T/x.img" --size lots
+expect_exit 2 pgd setup --pool-file "$T/x.img" --fs zfs
+expect_exit 2 pgd setup --fs xfs
+other_fs=$([ "$TEST_FS" = btrfs ] && echo xfs || echo btrfs)
+expect_exit 2 pgd setup --pool-file "$T/pool.img" --fs "$other_fs"
+assert_contains "$ERR" "already holds a $TEST_FS pool" "an existing image keeps its filesystem"
+[ -e "$T/x.img" ] && fail "a refused setup created an image"
 pass "bad usage exits 2"
 
 # Snapshot labels, recovery targets, ages and flags of the other commands.

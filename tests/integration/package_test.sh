@@ -23,6 +23,7 @@ deb=$(ls "$T"/pkg/pgd_*.deb)
 depends=$(dpkg-deb -f "$deb" Depends)
 assert_contains "$depends" "postgresql" "package depends on postgresql"
 assert_contains "$depends" "btrfs-progs" "package depends on btrfs-progs"
+assert_contains "$depends" "xfsprogs" "package depends on xfsprogs"
 CLEANUP_HOOKS+=("dpkg -r pgd >/dev/null 2>&1")
 dpkg -i "$deb" >/dev/null
 assert_eq "$(/usr/bin/pgd --version)" "$version" "packaged pgd --version"

@@ -34,6 +34,19 @@ TEST(SegmentName, FormatsTheInverseOfParse) {
   EXPECT_EQ(segment_file_name(1, segno_of(*parse_lsn("0/3000028"))), "000000010000000000000003");
 }
 
+TEST(BackupSegments, RunFromTheLabelsStartFileToTheEndLsn) {
+  std::string label =
+      "START WAL LOCATION: 0/5000028 (file 000000010000000000000005)\n"
+      "CHECKPOINT LOCATION: 0/5000060\nBACKUP METHOD: streamed\n";
+  EXPECT_EQ(backup_segments(label, "0/5000100"), std::vector<std::string>{"000000010000000000000005"});
+  EXPECT_EQ(backup_segments(label, "0/7000000"),
+            (std::vector<std::string>{"000000010000000000000005", "000000010000000000000006"}));
+  EXPECT_EQ(backup_segments(label, "0/7000001").size(), 3u);
+  EXPECT_TRUE(backup_segments(label, "0/4000000").empty());
+  EXPECT_TRUE(backup_segments("no label", "0/5000100").empty());
+  EXPECT_TRUE(backup_segments(label, "garbage").empty());
+}
+
 TEST(Retention, KeepsEverythingFromTheSnapshotsRedoSegmentOnAndHistoryFiles) {
   std::vector<ArchivedFile> files{{"000000010000000000000001", 16, 10},
                                   {"000000010000000000000002", 16, 10},
