@@ -148,17 +148,7 @@ Result<uint64_t> BtrfsBackend::free_bytes() {
 }
 
 Result<std::vector<std::string>> BtrfsBackend::list() {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& group : fs::directory_iterator(m_root, ec)) {
-    if (!group.is_directory() || group.path().filename().string().starts_with(".")) continue;
-    for (const auto& vol : fs::directory_iterator(group.path(), ec)) {
-      if (is_subvolume(vol.path().string()))
-        out.push_back(group.path().filename().string() + "/" + vol.path().filename().string());
-    }
-  }
-  if (ec) return fail(fmt::format("list {}: {}", m_root, ec.message()));
-  return out;
+  return list_volumes(m_root, [](const std::string& dir) { return is_subvolume(dir); });
 }
 
 }  // namespace pgd

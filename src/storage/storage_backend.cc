@@ -1,5 +1,7 @@
 #include "storage/storage_backend.h"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "os/fs.h"
@@ -12,6 +14,22 @@ Status StorageBackend::clone_dir(const std::string& source, const std::string& t
                                  const std::string& dir) {
   return fail(fmt::format("clone {}/{} -> {}: not needed by {} (its clones are atomic)", source,
                           dir, target, kind()));
+}
+
+Result<std::vector<std::string>> list_volumes(const std::string& root,
+                                              const std::function<bool(const std::string&)>& is_volume) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& group : fs::directory_iterator(root, ec)) {
+    if (!group.is_directory() || group.path().filename().string().starts_with(".")) continue;
+    for (const auto& vol : fs::directory_iterator(group.path(), ec)) {
+      if (vol.is_directory() && !vol.is_symlink() && is_volume(vol.path().string()))
+        out.push_back(group.path().filename().string() + "/" + vol.path().filename().string());
+    }
+  }
+  if (ec) return fail(fmt::format("list {}: {}", root, ec.message()));
+  return out;
 }
 
 Result<std::unique_ptr<StorageBackend>> open_storage(const std::string& kind,

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -72,6 +73,11 @@ class StorageBackend {
   // Every volume under the root, as "<group>/<name>".
   virtual Result<std::vector<std::string>> list() = 0;
 };
+
+// The "<group>/<name>" of every directory two levels below `root` (groups whose
+// names start with '.' skipped) for which `is_volume(path)` holds: list()'s walk.
+Result<std::vector<std::string>> list_volumes(const std::string& root,
+                                              const std::function<bool(const std::string&)>& is_volume);
 
 // The registry: the backend for `kind` ("btrfs" or "xfs") rooted at `root`.
 // Fails with a message saying what to do when `root` does not suit the kind.
