@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <functional>
+
 #include <fmt/format.h>
 
 #include "base/scope_guard.h"
@@ -48,27 +50,70 @@ Status write_backup_label(const std::string& data_dir, const std::string& label)
                                std::make_pair(st.st_uid, st.st_gid));
 }
 
+// Removes the clone's recycled WAL segments (wal::recycled_segments), given an
+// LSN at or past the end of the WAL it holds. They share their blocks with the
+// source's files, so a branch writing into one copies blocks on first write, and
+// on XFS every commit's fdatasync then also forces the log for the remapping.
+// Measured (tpcb-like, scale 100, XFS): 64-75% of ext4's TPS with them, 93-96%
+// without. The branch zero-fills segments of its own instead, as a new cluster
+// does. (The one or two segments it recycles from before its redo point stay
+// shared: a short cost that keeps an idle branch small.)
+Status drop_recycled_wal(const std::string& data_dir, uint64_t end_lsn) {
+  std::string dir = data_dir + "/pg_wal";
+  if (!os::exists(dir)) return {};  // not a data directory: its start will say so
+  TRY_ASSIGN(auto names, os::list_names(dir));
+  for (const auto& name : wal::recycled_segments(names, end_lsn)) TRY(os::remove_file(dir + "/" + name));
+  return {};
+}
+
+// The same for a clone of a stopped source, whose WAL ends with its shutdown
+// checkpoint. After a crash the WAL's end is not recorded: nothing is removed.
+Status drop_recycled_wal_of_stopped(Context& ctx, const BranchRecord& source,
+                                  const std::string& target) {
+  Instance clone = instance_for(ctx, source);
+  clone.data_dir = ctx.storage.path(target);
+  TRY_ASSIGN(auto control, ctx.postgres.control_data(clone));
+  if (control["Database cluster state"] != "shut down") return {};
+  auto checkpoint = wal::parse_lsn(control["Latest checkpoint location"]);
+  if (!checkpoint) return {};
+  return drop_recycled_wal(clone.data_dir, *checkpoint);
+}
+
+// Clones to `target` read-write, runs `finish` on the clone, then makes it
+// read-only if `access` asks for it; on failure nothing is left at `target`.
+Status clone_then(Context& ctx, const std::string& volume, const std::string& target,
+                  Access access, const std::function<Status()>& finish) {
+  TRY(ctx.storage.clone(volume, target, Access::ReadWrite));
+  ScopeGuard undo([&] { ctx.storage.destroy(target); });
+  TRY(finish());
+  if (access == Access::ReadOnly) TRY(ctx.storage.set_read_only(target));
+  undo.dismiss();
+  return {};
+}
+
 Result<ClonePoints> clone_with_checkpoint(Context& ctx, Timings& t, const std::string& subject,
                                           const BranchRecord& source, const std::string& target,
-                                          Access access, Operation& op, bool want_points) {
+                                          Access access, Operation& op) {
   Instance in = instance_for(ctx, source);
   TRY_ASSIGN(std::string password, load_password(ctx.paths, source.project));
+  TRY_ASSIGN(auto session, ctx.postgres.connect(in, password));
   ClonePoints points;
   TRY(timed(ctx, t, subject, "checkpoint", [&]() -> Status {
-    TRY(ctx.postgres.checkpoint(in, password));
-    if (!want_points) return {};
-    TRY_ASSIGN(auto rows, ctx.postgres.query(in, password, "SELECT redo_lsn FROM pg_control_checkpoint()"));
+    TRY(session->exec("CHECKPOINT"));
+    TRY_ASSIGN(auto rows, session->query("SELECT redo_lsn FROM pg_control_checkpoint()"));
     points.redo_lsn = rows.at(0).at(0);
     return {};
   }));
   TRY(op.step("checkpointed"));
-  TRY(timed(ctx, t, subject, "snapshot", [&] { return ctx.storage.clone(source.volume, target, access); }));
+  TRY(timed(ctx, t, subject, "snapshot", [&] {
+    return clone_then(ctx, source.volume, target, access, [&]() -> Status {
+      // Read after the clone: past the end of every WAL record it holds.
+      TRY_ASSIGN(auto rows, session->query("SELECT pg_current_wal_lsn(), pg_current_wal_insert_lsn()"));
+      points.end_lsn = rows.at(0).at(0);
+      return drop_recycled_wal(ctx.storage.path(target), wal::parse_lsn(rows.at(0).at(1)).value_or(~0ULL));
+    });
+  }));
   ScopeGuard undo([&] { ctx.storage.destroy(target); });
-  if (want_points) {
-    // Read after the clone: an upper bound of every commit it holds.
-    TRY_ASSIGN(auto rows, ctx.postgres.query(in, password, "SELECT pg_current_wal_lsn()"));
-    points.end_lsn = rows.at(0).at(0);
-  }
   TRY(op.step("cloned"));
   undo.dismiss();
   return points;
@@ -79,10 +124,10 @@ Result<ClonePoints> clone_during_backup(Context& ctx, Timings& t, const std::str
                                         Access access, Operation& op) {
   Instance in = instance_for(ctx, source);
   TRY_ASSIGN(std::string password, load_password(ctx.paths, source.project));
-  TRY_ASSIGN(pg::Connection session, ctx.postgres.connect(in, password));
+  TRY_ASSIGN(auto session, ctx.postgres.connect(in, password));
   ClonePoints points;
   TRY(timed(ctx, t, subject, "checkpoint", [&]() -> Status {
-    TRY_ASSIGN(auto rows, session.query(backup_start_sql(in.pg_version)));
+    TRY_ASSIGN(auto rows, session->query(backup_start_sql(in.pg_version)));
     points.redo_lsn = rows.at(0).at(0);
     return {};
   }));
@@ -90,13 +135,16 @@ Result<ClonePoints> clone_during_backup(Context& ctx, Timings& t, const std::str
   ScopeGuard undo([&] { ctx.storage.destroy(target); });
   TRY(timed(ctx, t, subject, "snapshot", [&]() -> Status {
     TRY(ctx.storage.clone(source.volume, target, Access::ReadWrite));
-    TRY_ASSIGN(auto rows, session.query(backup_stop_sql(in.pg_version)));
+    TRY_ASSIGN(auto rows, session->query(backup_stop_sql(in.pg_version)));
     points.end_lsn = rows.at(0).at(0);
     const std::string& label = rows.at(0).at(1);
     TRY(ctx.storage.clone_dir(source.volume, target, "pg_wal"));
     std::string data_dir = ctx.storage.path(target);
     TRY(check_backup_wal(data_dir, label, points.end_lsn));
     TRY(write_backup_label(data_dir, label));
+    // Read after pg_wal's second clone: past the end of every record it holds.
+    TRY_ASSIGN(auto insert, session->query("SELECT pg_current_wal_insert_lsn()"));
+    TRY(drop_recycled_wal(data_dir, wal::parse_lsn(insert.at(0).at(0)).value_or(~0ULL)));
     if (access == Access::ReadOnly) TRY(ctx.storage.set_read_only(target));
     return {};
   }));
@@ -109,17 +157,19 @@ Result<ClonePoints> clone_during_backup(Context& ctx, Timings& t, const std::str
 
 Result<ClonePoints> clone_branch_data(Context& ctx, Timings& timings, const std::string& subject,
                                       const BranchRecord& source, const std::string& target,
-                                      Access access, Operation& op, bool want_points) {
+                                      Access access, Operation& op) {
   if (ctx.postgres.running_pid(instance_for(ctx, source))) {
     if (ctx.storage.atomic_clone())
-      return clone_with_checkpoint(ctx, timings, subject, source, target, access, op, want_points);
+      return clone_with_checkpoint(ctx, timings, subject, source, target, access, op);
     return clone_during_backup(ctx, timings, subject, source, target, access, op);
   }
   // A stopped source is consistent on disk: nothing to flush.
   TRY(timed(ctx, timings, subject, "checkpoint", [] { return Status{}; }));
   TRY(op.step("checkpointed"));
-  TRY(timed(ctx, timings, subject, "snapshot",
-            [&] { return ctx.storage.clone(source.volume, target, access); }));
+  TRY(timed(ctx, timings, subject, "snapshot", [&] {
+    return clone_then(ctx, source.volume, target, access,
+                      [&] { return drop_recycled_wal_of_stopped(ctx, source, target); });
+  }));
   ScopeGuard undo([&] { ctx.storage.destroy(target); });
   TRY(op.step("cloned"));
   undo.dismiss();

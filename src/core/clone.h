@@ -19,7 +19,7 @@
 namespace pgd {
 
 struct ClonePoints {
-  // Known when the source was running and the points were wanted (or cheap):
+  // Known when the source was running:
   std::string redo_lsn;  // where replay in the clone starts
   std::string end_lsn;   // every commit the clone holds lies before it
 };
@@ -29,6 +29,6 @@ struct ClonePoints {
 // "cloned" in `op`. On failure nothing is left at `target`.
 Result<ClonePoints> clone_branch_data(Context& ctx, Timings& timings, const std::string& subject,
                                       const BranchRecord& source, const std::string& target,
-                                      Access access, Operation& op, bool want_points = false);
+                                      Access access, Operation& op);
 
 }  // namespace pgd

@@ -51,7 +51,7 @@ Result<SnapshotCreated> create_snapshot(Context& ctx, const BranchRef& ref,
   bool running = ctx.postgres.running_pid(instance_for(ctx, b)).has_value();
   std::string subject = ref.full();
   TRY_ASSIGN(ClonePoints points, clone_branch_data(ctx, out.timings, subject, b, snap.volume,
-                                                   Access::ReadOnly, op, /*want_points=*/true));
+                                                   Access::ReadOnly, op));
   ScopeGuard undo([&] { ctx.storage.destroy(snap.volume); });
   // Read after the snapshot (time rounded up to the millisecond): both bound
   // every commit the snapshot holds, which is what choosing a PITR base needs.

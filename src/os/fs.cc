@@ -110,6 +110,15 @@ Status remove_file(const std::string& path) {
   return {};
 }
 
+Result<std::vector<std::string>> list_names(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    names.push_back(entry.path().filename().string());
+  if (ec) return fail(fmt::format("list {}: {}", dir, ec.message()));
+  return names;
+}
+
 Result<FsUsage> filesystem_usage(const std::string& path) {
   struct statvfs sv;
   if (::statvfs(path.c_str(), &sv) != 0) return fail(errno_error("statvfs", path));

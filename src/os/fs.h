@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 
@@ -25,6 +26,8 @@ Status change_owner(const std::string& path, uid_t uid, gid_t gid);
 // rm -rf; a missing path is success.
 Status remove_tree(const std::string& path);
 Status remove_file(const std::string& path);  // missing is success
+// The names of a directory's entries (not "." or ".."), in no particular order.
+Result<std::vector<std::string>> list_names(const std::string& dir);
 
 struct FsUsage {
   uint64_t total_bytes = 0;

@@ -197,26 +197,20 @@ std::optional<int64_t> NativePostgres::started_at(const Instance& in) {
   return content ? pg::postmaster_start_time(*content) : std::nullopt;
 }
 
-Result<pg::Connection> NativePostgres::connect(const Instance& in, const std::string& password) {
+Result<std::unique_ptr<pg::Session>> NativePostgres::connect(const Instance& in,
+                                                             const std::string& password) {
   pg::ConnectParams params;
   params.port = in.port;
   params.password = password;
   auto conn = pg::Connection::open(params);
   if (!conn) return fail(conn.error().wrap(fmt::format("branch '{}'", in.name)));
-  return conn;
-}
-
-Status NativePostgres::checkpoint(const Instance& in, const std::string& password) {
-  TRY_ASSIGN(auto conn, connect(in, password));
-  auto r = conn.exec("CHECKPOINT");
-  if (!r) return fail(r.error().wrap(fmt::format("branch '{}'", in.name)));
-  return {};
+  return std::unique_ptr<pg::Session>(std::make_unique<pg::Connection>(std::move(*conn)));
 }
 
 Result<pg::Rows> NativePostgres::query(const Instance& in, const std::string& password,
                                        const std::string& sql) {
   TRY_ASSIGN(auto conn, connect(in, password));
-  auto rows = conn.query(sql);
+  auto rows = conn->query(sql);
   if (!rows) return fail(rows.error().wrap(fmt::format("branch '{}'", in.name)));
   return rows;
 }

@@ -22,8 +22,8 @@ class NativePostgres : public PostgresRunner {
   Status stop(const Instance& instance, StopMode mode = StopMode::Fast) override;
   std::optional<pid_t> running_pid(const Instance& instance) override;
   std::optional<int64_t> started_at(const Instance& instance) override;
-  Result<pg::Connection> connect(const Instance& instance, const std::string& password) override;
-  Status checkpoint(const Instance& instance, const std::string& password) override;
+  Result<std::unique_ptr<pg::Session>> connect(const Instance& instance,
+                                               const std::string& password) override;
   Result<pg::Rows> query(const Instance& instance, const std::string& password,
                          const std::string& sql) override;
   Result<std::map<std::string, std::string>> control_data(const Instance& instance) override;

@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -63,9 +64,8 @@ class PostgresRunner {
   virtual std::optional<int64_t> started_at(const Instance& instance) = 0;
   // A superuser session on a running instance, for work that spans several
   // statements (an online backup must start and stop on the same session).
-  virtual Result<pg::Connection> connect(const Instance& instance, const std::string& password) = 0;
-  // Flushes every committed transaction's pages so a clone recovers quickly.
-  virtual Status checkpoint(const Instance& instance, const std::string& password) = 0;
+  virtual Result<std::unique_ptr<pg::Session>> connect(const Instance& instance,
+                                                       const std::string& password) = 0;
   // Runs SQL as the superuser on a running instance.
   virtual Result<pg::Rows> query(const Instance& instance, const std::string& password,
                                  const std::string& sql) = 0;

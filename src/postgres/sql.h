@@ -23,11 +23,22 @@ struct ConnectParams {
 
 using Rows = std::vector<std::vector<std::string>>;
 
-class Connection {
+// One session with a server: work that spans several statements (an online
+// backup starts and stops on the same session) or must not pay for a new
+// connection per statement. An interface so that core's use cases can be
+// unit-tested with a fake.
+class Session {
+ public:
+  virtual ~Session() = default;
+  virtual Result<Rows> query(const std::string& sql) = 0;
+  virtual Status exec(const std::string& sql) = 0;
+};
+
+class Connection : public Session {
  public:
   static Result<Connection> open(const ConnectParams& params);
-  Result<Rows> query(const std::string& sql);
-  Status exec(const std::string& sql);
+  Result<Rows> query(const std::string& sql) override;
+  Status exec(const std::string& sql) override;
 
  private:
   struct Closer {

@@ -62,4 +62,14 @@ std::vector<std::string> backup_segments(const std::string& backup_label,
   return out;
 }
 
+std::vector<std::string> recycled_segments(const std::vector<std::string>& names,
+                                           uint64_t end_lsn) {
+  std::vector<std::string> out;
+  for (const auto& name : names) {
+    auto segment = parse_segment_name(name);
+    if (segment && segment->segno > segno_of(end_lsn) + 1) out.push_back(name);
+  }
+  return out;
+}
+
 }  // namespace pgd::wal

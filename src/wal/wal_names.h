@@ -31,4 +31,11 @@ std::string segment_file_name(uint32_t timeline, uint64_t segno);
 // to the segment holding the byte before `end_lsn`. Empty when either is unreadable.
 std::vector<std::string> backup_segments(const std::string& backup_label, const std::string& end_lsn);
 
+// The recycled segments among `names` (a pg_wal listing): segment files wholly
+// past the WAL that ends at or before `end_lsn`. PostgreSQL renames old segments
+// ahead of its insert position for reuse; they hold no WAL a clone needs. One
+// segment after end_lsn's is kept: a record that starts before end_lsn (such as
+// a shutdown checkpoint) may end in it.
+std::vector<std::string> recycled_segments(const std::vector<std::string>& names, uint64_t end_lsn);
+
 }  // namespace pgd::wal

@@ -62,3 +62,32 @@ pgd stop shop/dev >/dev/null
 pgd branch create shop/from-stopped --from shop/dev >/dev/null
 assert_eq "$(sql shop/from-stopped "SELECT count(*) FROM orders")" "501" "clone of a stopped branch"
 pass "branching from a stopped source"
+
+# A source's pg_wal also holds recycled segments: old files renamed ahead of its
+# insert position for reuse. A branch must not get them (it would copy their
+# shared blocks on every first write, and on XFS force the log on every commit);
+# it makes its own when its WAL gets there. (It may recycle one or two older
+# segments of its own clone: those stay shared, a short cost.)
+future_segments() {  # BRANCH (running): segment files past the one being written
+  local dir current
+  dir=$(pgd branch get "$1" --json | jq -r .data_dir)/pg_wal
+  current=$(sql "$1" "SELECT pg_walfile_name(pg_current_wal_insert_lsn())")
+  ls "$dir" | grep -E '^[0-9A-F]{24}$' | awk -v c="$current" '$0 > c' | wc -l
+}
+sql shop/main "CREATE TABLE filler AS SELECT g, repeat('x', 400) AS pad FROM generate_series(1, 250000) g"
+sql shop/main "DROP TABLE filler"
+sql shop/main "CHECKPOINT"
+[ "$(future_segments shop/main)" -ge 5 ] || fail "setup: main should keep recycled segments ahead"
+pgd branch create shop/lean >/dev/null
+[ "$(future_segments shop/lean)" -le 3 ] || fail "branch got $(future_segments shop/lean) recycled segments"
+assert_eq "$(sql shop/lean "SELECT count(*) FROM orders")" "1002" "lean branch has main's rows"
+# Past the segments it kept: the branch writes ~100 MB of WAL and survives a restart.
+sql shop/lean "CREATE TABLE churn AS SELECT g, repeat('y', 400) AS pad FROM generate_series(1, 250000) g"
+pgd restart shop/lean >/dev/null
+assert_eq "$(sql shop/lean "SELECT count(*) FROM churn")" "250000" "branch wrote past its kept segments"
+pgd stop shop/main >/dev/null
+pgd branch create shop/lean-stopped >/dev/null
+[ "$(future_segments shop/lean-stopped)" -le 3 ] || fail "clone of a stopped source got recycled segments"
+assert_eq "$(sql shop/lean-stopped "SELECT count(*) FROM orders")" "1002" "clone of stopped main"
+pgd start shop/main >/dev/null
+pass "branches leave the parent's recycled WAL segments behind"

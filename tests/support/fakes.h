@@ -61,6 +61,20 @@ class FakeStorage : public StorageBackend {
 
 // Instances are data_dir strings; "running" is a set. Records every call.
 class FakePostgres : public PostgresRunner {
+  class FakeSession : public pg::Session {
+   public:
+    FakeSession(FakePostgres& pg, Instance in) : m_pg(pg), m_in(std::move(in)) {}
+    Result<pg::Rows> query(const std::string& sql) override { return m_pg.query(m_in, "", sql); }
+    Status exec(const std::string& sql) override {
+      m_pg.calls.push_back((sql == "CHECKPOINT" ? "checkpoint " : "exec " + sql + " ") + m_in.data_dir);
+      return {};
+    }
+
+   private:
+    FakePostgres& m_pg;
+    Instance m_in;
+  };
+
  public:
   std::set<std::string> running;
   std::vector<std::string> calls;  // "start /fake/p/b", "checkpoint /fake/p/main", ...
@@ -101,13 +115,9 @@ class FakePostgres : public PostgresRunner {
     if (running.count(in.data_dir)) return 1767225600;  // 2026-01-01T00:00:00Z
     return std::nullopt;
   }
-  // Sessions need a real server: the fake storage's clones are atomic, so core never asks.
-  Result<pg::Connection> connect(const Instance& in, const std::string&) override {
-    return fail("fake postgres: no session to " + in.data_dir);
-  }
-  Status checkpoint(const Instance& in, const std::string&) override {
-    calls.push_back("checkpoint " + in.data_dir);
-    return {};
+  // A session answers like query(); its CHECKPOINT is recorded as "checkpoint DIR".
+  Result<std::unique_ptr<pg::Session>> connect(const Instance& in, const std::string&) override {
+    return std::unique_ptr<pg::Session>(std::make_unique<FakeSession>(*this, in));
   }
   // Answers: the first entry of `answers` whose key the SQL contains.
   Result<pg::Rows> query(const Instance& in, const std::string&, const std::string& sql) override {
@@ -133,7 +143,9 @@ class FakePostgres : public PostgresRunner {
 
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> settings;
   std::vector<std::pair<std::string, pg::Rows>> answers{
-      {"redo_lsn", {{"0/1000028"}}}, {"pg_current_wal_lsn", {{"0/2000000"}}}};
+      {"redo_lsn", {{"0/1000028"}}},
+      {"pg_current_wal_insert_lsn", {{"0/2000000", "0/2000100"}}},
+      {"pg_current_wal_lsn", {{"0/2000000"}}}};
 };
 
 // Starts at 2026-01-01T00:00:00Z and moves one second per reading.

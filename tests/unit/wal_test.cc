@@ -47,6 +47,20 @@ TEST(BackupSegments, RunFromTheLabelsStartFileToTheEndLsn) {
   EXPECT_TRUE(backup_segments(label, "garbage").empty());
 }
 
+TEST(RecycledSegments, AreThePlainSegmentsBeyondTheNextOne) {
+  std::vector<std::string> names = {"000000010000000000000004", "000000010000000000000005",
+                                    "000000010000000000000006", "000000010000000000000007",
+                                    "000000010000000100000000", "00000002.history",
+                                    "000000010000000000000008.partial", "archive_status"};
+  // WAL ends in segment 5: 4 and 5 stay, and 6 (a record may end in it).
+  EXPECT_EQ(recycled_segments(names, *parse_lsn("0/5000100")),
+            (std::vector<std::string>{"000000010000000000000007", "000000010000000100000000"}));
+  // Segment numbers, not names, decide: 1/0 is segment 256, after 0/FF000000.
+  EXPECT_EQ(recycled_segments(names, *parse_lsn("0/FF000000")), std::vector<std::string>{});
+  EXPECT_EQ(recycled_segments(names, *parse_lsn("0/7000000")).size(), 1u);
+  EXPECT_TRUE(recycled_segments({}, 0).empty());
+}
+
 TEST(Retention, KeepsEverythingFromTheSnapshotsRedoSegmentOnAndHistoryFiles) {
   std::vector<ArchivedFile> files{{"000000010000000000000001", 16, 10},
                                   {"000000010000000000000002", 16, 10},
