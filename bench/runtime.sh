@@ -8,6 +8,10 @@
 #   - each tuning alone: no-COW volumes; direct I/O on the loop device;
 #   - both together: pgd's btrfs defaults;
 #   - pgd on an XFS pool (reflink clones; files rewritten in place like ext4).
+# The ext4 server (direct-I/O loop) stays up for the whole run, and every figure
+# of a pgd target is paired with an ext4 run just before it: this VM's speed
+# drifts by 10-20% over minutes, and a percentage of a baseline measured a
+# quarter of an hour later said more about the drift than about the filesystem.
 # Usage: sudo bash bench/runtime.sh [path/to/pgd]
 # Every target first gets a select-only warm-up (BENCH_WARMUP s, default 10): a
 # fresh branch's files are new inodes with an empty page cache, and users run
@@ -21,7 +25,8 @@ SCALE=${BENCH_SCALE:-100}
 DUR=${BENCH_DURATION:-30}
 WARMUP=${BENCH_WARMUP:-10}
 SIZE=20G
-EXTRA_CLEANUP='[ -n "${EXT_PID:-}" ] && kill -INT "$EXT_PID" 2>/dev/null; sleep 1; mountpoint -q "$T/ext4" && umount "$T/ext4"'
+EXT_PORT=27900
+EXTRA_CLEANUP='for p in ${EXT_PIDS:-}; do kill -INT "$p" 2>/dev/null; done; sleep 1; for m in "$T"/ext4*; do mountpoint -q "$m" && umount "$m"; done'
 # Output files named relative to the caller's directory, before we move to $T.
 [ -n "${BENCH_JSON:-}" ] && BENCH_JSON=$(realpath -m "$BENCH_JSON")
 [ -n "${BENCH_REPORT:-}" ] && BENCH_REPORT=$(realpath -m "$BENCH_REPORT")
@@ -44,13 +49,16 @@ run_pgbench() {
   echo "$tps $p95"
 }
 
-# measure LABEL PORT: both workloads after a warm-up, one result line
+# measure LABEL PORT: both workloads after a warm-up, one result line; with
+# PAIRED=1 each run is preceded by the same run on the ext4 server.
 measure() {
-  local label=$1 port=$2 tpcb sel
+  local label=$1 port=$2 tpcb sel e_tpcb="" e_sel=""
   "$PGBIN/pgbench" -S -c 4 -j 2 -T "$WARMUP" -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
+  [ "${PAIRED:-0}" = 1 ] && e_tpcb=$(run_pgbench "" "$EXT_PORT")
   tpcb=$(run_pgbench "" "$port")
+  [ "${PAIRED:-0}" = 1 ] && e_sel=$(run_pgbench "-S" "$EXT_PORT")
   sel=$(run_pgbench "-S" "$port")
-  echo "$label|$tpcb|$sel" | tee -a "$RESULTS" >&2
+  echo "$label|$tpcb|$sel|${e_tpcb:-$tpcb}|${e_sel:-$sel}" | tee -a "$RESULTS" >&2
 }
 
 load() {  # PORT
@@ -71,16 +79,20 @@ pgd_config() {  # LABEL COW DIO FS
   load "$main_port"
   "$PGD" branch create rt/b >/dev/null
   branch_port=$("$PGD" branch get rt/b --json | jq -r .port)
-  measure "$label: main" "$main_port"
-  echo "$label: branch, cold (select-only, no warm-up)|0 0|$(run_pgbench "-S" "$branch_port")" |
-    tee -a "$RESULTS" >&2
-  measure "$label: branch" "$branch_port"
   if [ ! -f "$T/pgd.conf.tuned" ]; then  # the first config: pgd's defaults
     cp "$MNT/rt/main/pgd.conf" "$T/pgd.conf.tuned"
     cp "$PGD_HOME/bin/pgd-archive-wal" "$T/archive-wal"
     cp -a "$PGD_HOME/tls/rt" "$T/tls"  # the ext4 server serves TLS too, like a branch
     TUNED_HOME=$PGD_HOME
+    ext4_start "$T/ext4" on "$EXT_PORT"  # the paired baseline, up until the end
+    PAIRED=1
   fi
+  measure "$label: main" "$main_port"
+  local e_cold cold
+  e_cold=$(run_pgbench "-S" "$EXT_PORT")
+  cold=$(run_pgbench "-S" "$branch_port")
+  echo "$label: branch, cold (select-only, no warm-up)|0 0|$cold|0 0|$e_cold" | tee -a "$RESULTS" >&2
+  measure "$label: branch" "$branch_port"
   "$PGD" project delete rt --force >/dev/null
   "$PGD" setup --detach >/dev/null
   umount "$MNT" 2>/dev/null || true
@@ -89,34 +101,39 @@ pgd_config() {  # LABEL COW DIO FS
   unset PGD_BTRFS_COW PGD_LOOP_DIRECT_IO BENCH_FS
 }
 
-# A plain PostgreSQL on ext4, with the same pgd.conf (port and paths changed).
-ext4_config() {  # LABEL DIO(on|off)
-  local label=$1 port=27900 img=$T/ext4.img
-  wanted "$label" || return 0
+# A plain PostgreSQL on ext4 at MOUNT_DIR (DIO on|off for its loop device) on
+# PORT, with the same pgd.conf (port and paths changed), loaded and warmed up.
+ext4_start() {  # MOUNT_DIR DIO PORT
+  local dir=$1 img=$1.img port=$3
   truncate -s "$SIZE" "$img"
   mkfs.ext4 -q -F "$img"
-  mkdir -p "$T/ext4"
-  mount -o loop,noatime "$img" "$T/ext4"
-  [ "$2" = on ] && losetup --direct-io=on "$(findmnt -n -o SOURCE "$T/ext4")"
-  mkdir -p "$T/ext4/data" "$T/ext4/wal" "$T/ext4/run"
-  chown pgd "$T/ext4/data" "$T/ext4/wal" "$T/ext4/run"
-  chmod 700 "$T/ext4/data"
-  runuser -u pgd -- "$PGBIN/initdb" -D "$T/ext4/data" -U postgres --auth=trust --data-checksums -N >/dev/null
+  mkdir -p "$dir"
+  mount -o loop,noatime "$img" "$dir"
+  [ "$2" = on ] && losetup --direct-io=on "$(findmnt -n -o SOURCE "$dir")"
+  mkdir -p "$dir/data" "$dir/wal" "$dir/run"
+  chown pgd "$dir/data" "$dir/wal" "$dir/run"
+  chmod 700 "$dir/data"
+  runuser -u pgd -- "$PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust --data-checksums -N >/dev/null
   sed -e "s|^port = .*|port = $port|" \
-      -e "s|^unix_socket_directories = .*|unix_socket_directories = '$T/ext4/run'|" \
-      -e "s|^archive_command = '\(.*\) %p %f .*'|archive_command = '$T/archive-wal %p %f $T/ext4/wal'|" \
+      -e "s|^unix_socket_directories = .*|unix_socket_directories = '$dir/run'|" \
+      -e "s|^archive_command = '\(.*\) %p %f .*'|archive_command = '$T/archive-wal %p %f $dir/wal'|" \
       -e "s|$TUNED_HOME/tls/rt|$T/tls|g" \
-      "$T/pgd.conf.tuned" >"$T/ext4/data/pgd.conf"
-  echo "include 'pgd.conf'" >>"$T/ext4/data/postgresql.conf"
-  chown pgd "$T/ext4/data/pgd.conf"
-  runuser -u pgd -- "$PGBIN/pg_ctl" -D "$T/ext4/data" -w -s -l "$T/ext4/run/server.log" start
-  EXT_PID=$(head -n1 "$T/ext4/data/postmaster.pid")
+      "$T/pgd.conf.tuned" >"$dir/data/pgd.conf"
+  echo "include 'pgd.conf'" >>"$dir/data/postgresql.conf"
+  chown pgd "$dir/data/pgd.conf"
+  runuser -u pgd -- "$PGBIN/pg_ctl" -D "$dir/data" -w -s -l "$dir/run/server.log" start
+  EXT_PIDS="${EXT_PIDS:-} $(head -n1 "$dir/data/postmaster.pid")"
   load "$port"
-  measure "$label" "$port"
-  runuser -u pgd -- "$PGBIN/pg_ctl" -D "$T/ext4/data" -m fast -s stop
-  EXT_PID=
-  umount "$T/ext4"
-  rm -f "$img"
+  "$PGBIN/pgbench" -S -c 4 -j 2 -T "$WARMUP" -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
+}
+
+ext4_stop() {  # MOUNT_DIR
+  local pid
+  pid=$(head -n1 "$1/data/postmaster.pid")
+  runuser -u pgd -- "$PGBIN/pg_ctl" -D "$1/data" -m fast -s stop
+  EXT_PIDS=${EXT_PIDS//$pid/}
+  umount "$1"
+  rm -f "$1.img"
 }
 
 machine
@@ -126,22 +143,29 @@ pgd_config "pgd on XFS (reflink, direct I/O)" default on xfs
 pgd_config "btrfs before tuning (COW, buffered loop)" always off btrfs
 pgd_config "no-COW volumes only" default off btrfs
 pgd_config "loop direct I/O only" always on btrfs
-ext4_config "ext4, direct I/O loop (as pgd's pool)" on
-ext4_config "ext4, buffered loop (kernel default)" off
+# The baselines themselves: the paired server alone (100% by construction), and
+# ext4 on a buffered loop (the kernel's default), paired with it.
+PAIRED=0 measure "ext4, direct I/O loop (as pgd's pool)" "$EXT_PORT"
+if wanted "ext4, buffered loop"; then
+  ext4_start "$T/ext4-buffered" off 27901
+  measure "ext4, buffered loop (kernel default)" 27901
+  ext4_stop "$T/ext4-buffered"
+fi
+ext4_stop "$T/ext4"
 
 report() {
-  local base_tpcb base_sel
-  base_tpcb=$(awk -F'|' '/^ext4, direct/ {split($2, a, " "); print a[1]}' "$RESULTS")
-  base_sel=$(awk -F'|' '/^ext4, direct/ {split($3, a, " "); print a[1]}' "$RESULTS")
   printf '%-58s %9s %8s %9s %8s %8s %8s\n' "target" "tpcb TPS" "p95 ms" "sel TPS" "p95 ms" "tpcb %" "sel %"
-  while IFS='|' read -r label tpcb sel; do
+  while IFS='|' read -r label tpcb sel e_tpcb e_sel; do
     read -r t tp <<<"$tpcb"
     read -r s sp <<<"$sel"
-    if [ "$t" = 0 ]; then t=- tp=- tpct=-; else tpct=$(( t * 100 / base_tpcb ))%; fi
+    read -r et _ <<<"$e_tpcb"
+    read -r es _ <<<"$e_sel"
+    if [ "$t" = 0 ]; then t=- tp=- tpct=-; else tpct=$(( t * 100 / et ))%; fi
     printf '%-58s %9s %8s %9s %8s %8s %7s%%\n' "$label" "$t" "$tp" "$s" "$sp" \
-      "$tpct" "$(( s * 100 / base_sel ))"
+      "$tpct" "$(( s * 100 / es ))"
   done <"$RESULTS"
-  echo "(% of ext4 on a direct-I/O loop image with the same settings; p95 = 95th percentile latency)"
+  echo "(% of ext4 on a direct-I/O loop image with the same settings, each run right after the same"
+  echo " run on ext4; the cold line against warm ext4; p95 = 95th percentile latency)"
 }
 {
   machine
@@ -150,9 +174,9 @@ report() {
 } | tee "$T/table.txt"
 
 if [ -n "${BENCH_JSON:-}" ]; then
-  awk -F'|' '{split($2, a, " "); split($3, b, " ");
-    printf "%s{\"target\": \"%s\", \"tpcb_tps\": %s, \"tpcb_p95_ms\": %s, \"select_tps\": %s, \"select_p95_ms\": %s}",
-      (NR > 1 ? ",\n" : "[\n"), $1, a[1], a[2], b[1], b[2]} END {print "\n]"}' "$RESULTS" >"$BENCH_JSON"
+  awk -F'|' '{split($2, a, " "); split($3, b, " "); split($4, c, " "); split($5, d, " ");
+    printf "%s{\"target\": \"%s\", \"tpcb_tps\": %s, \"tpcb_p95_ms\": %s, \"select_tps\": %s, \"select_p95_ms\": %s, \"ext4_tpcb_tps\": %s, \"ext4_select_tps\": %s}",
+      (NR > 1 ? ",\n" : "[\n"), $1, a[1], a[2], b[1], b[2], c[1], d[1]} END {print "\n]"}' "$RESULTS" >"$BENCH_JSON"
 fi
 if [ -n "${BENCH_REPORT:-}" ]; then
   { echo "## Run-time speed: pgd pool vs ext4 (bench/runtime.sh)"; echo; echo '```'; cat "$T/table.txt"; echo '```'; echo; } >>"$BENCH_REPORT"
