@@ -91,12 +91,24 @@ Status clone_then(Context& ctx, const std::string& volume, const std::string& ta
   return {};
 }
 
+// A superuser session on the running source.
+Result<std::unique_ptr<pg::Session>> source_session(Context& ctx, const BranchRecord& source) {
+  TRY_ASSIGN(std::string password, load_password(ctx.paths, source.project));
+  return ctx.postgres.connect(instance_for(ctx, source), password);
+}
+
+// Records the step "cloned"; if that fails, the clone goes too.
+Status record_cloned(Context& ctx, Operation& op, const std::string& target) {
+  ScopeGuard undo([&] { ctx.storage.destroy(target); });
+  TRY(op.step("cloned"));
+  undo.dismiss();
+  return {};
+}
+
 Result<ClonePoints> clone_with_checkpoint(Context& ctx, Timings& t, const std::string& subject,
                                           const BranchRecord& source, const std::string& target,
                                           Access access, Operation& op) {
-  Instance in = instance_for(ctx, source);
-  TRY_ASSIGN(std::string password, load_password(ctx.paths, source.project));
-  TRY_ASSIGN(auto session, ctx.postgres.connect(in, password));
+  TRY_ASSIGN(auto session, source_session(ctx, source));
   ClonePoints points;
   TRY(timed(ctx, t, subject, "checkpoint", [&]() -> Status {
     TRY(session->exec("CHECKPOINT"));
@@ -113,43 +125,37 @@ Result<ClonePoints> clone_with_checkpoint(Context& ctx, Timings& t, const std::s
       return drop_recycled_wal(ctx.storage.path(target), wal::parse_lsn(rows.at(0).at(1)).value_or(~0ULL));
     });
   }));
-  ScopeGuard undo([&] { ctx.storage.destroy(target); });
-  TRY(op.step("cloned"));
-  undo.dismiss();
+  TRY(record_cloned(ctx, op, target));
   return points;
 }
 
 Result<ClonePoints> clone_during_backup(Context& ctx, Timings& t, const std::string& subject,
                                         const BranchRecord& source, const std::string& target,
                                         Access access, Operation& op) {
-  Instance in = instance_for(ctx, source);
-  TRY_ASSIGN(std::string password, load_password(ctx.paths, source.project));
-  TRY_ASSIGN(auto session, ctx.postgres.connect(in, password));
+  int pg_version = instance_for(ctx, source).pg_version;
+  TRY_ASSIGN(auto session, source_session(ctx, source));
   ClonePoints points;
   TRY(timed(ctx, t, subject, "checkpoint", [&]() -> Status {
-    TRY_ASSIGN(auto rows, session->query(backup_start_sql(in.pg_version)));
+    TRY_ASSIGN(auto rows, session->query(backup_start_sql(pg_version)));
     points.redo_lsn = rows.at(0).at(0);
     return {};
   }));
   TRY(op.step("checkpointed"));
-  ScopeGuard undo([&] { ctx.storage.destroy(target); });
-  TRY(timed(ctx, t, subject, "snapshot", [&]() -> Status {
-    TRY(ctx.storage.clone(source.volume, target, Access::ReadWrite));
-    TRY_ASSIGN(auto rows, session->query(backup_stop_sql(in.pg_version)));
-    points.end_lsn = rows.at(0).at(0);
-    const std::string& label = rows.at(0).at(1);
-    TRY(ctx.storage.clone_dir(source.volume, target, "pg_wal"));
-    std::string data_dir = ctx.storage.path(target);
-    TRY(check_backup_wal(data_dir, label, points.end_lsn));
-    TRY(write_backup_label(data_dir, label));
-    // Read after pg_wal's second clone: past the end of every record it holds.
-    TRY_ASSIGN(auto insert, session->query("SELECT pg_current_wal_insert_lsn()"));
-    TRY(drop_recycled_wal(data_dir, wal::parse_lsn(insert.at(0).at(0)).value_or(~0ULL)));
-    if (access == Access::ReadOnly) TRY(ctx.storage.set_read_only(target));
-    return {};
+  TRY(timed(ctx, t, subject, "snapshot", [&] {
+    return clone_then(ctx, source.volume, target, access, [&]() -> Status {
+      TRY_ASSIGN(auto rows, session->query(backup_stop_sql(pg_version)));
+      points.end_lsn = rows.at(0).at(0);
+      const std::string& label = rows.at(0).at(1);
+      TRY(ctx.storage.clone_dir(source.volume, target, "pg_wal"));
+      std::string data_dir = ctx.storage.path(target);
+      TRY(check_backup_wal(data_dir, label, points.end_lsn));
+      TRY(write_backup_label(data_dir, label));
+      // Read after pg_wal's second clone: past the end of every record it holds.
+      TRY_ASSIGN(auto insert, session->query("SELECT pg_current_wal_insert_lsn()"));
+      return drop_recycled_wal(data_dir, wal::parse_lsn(insert.at(0).at(0)).value_or(~0ULL));
+    });
   }));
-  TRY(op.step("cloned"));
-  undo.dismiss();
+  TRY(record_cloned(ctx, op, target));
   return points;
 }
 
@@ -170,9 +176,7 @@ Result<ClonePoints> clone_branch_data(Context& ctx, Timings& timings, const std:
     return clone_then(ctx, source.volume, target, access,
                       [&] { return drop_recycled_wal_of_stopped(ctx, source, target); });
   }));
-  ScopeGuard undo([&] { ctx.storage.destroy(target); });
-  TRY(op.step("cloned"));
-  undo.dismiss();
+  TRY(record_cloned(ctx, op, target));
   return ClonePoints{};
 }
 
