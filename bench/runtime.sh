@@ -13,10 +13,12 @@
 # drifts by 10-20% over minutes, and a percentage of a baseline measured a
 # quarter of an hour later said more about the drift than about the filesystem.
 # Usage: sudo bash bench/runtime.sh [path/to/pgd]
-# Every target first gets a select-only warm-up (BENCH_WARMUP s, default 10): a
-# fresh branch's files are new inodes with an empty page cache, and users run
-# branches for hours, so the figures are steady state; the cold first seconds of
-# a branch are reported separately (cold select-only of the branch, no warm-up).
+# Every target is first warmed the same way: its data files are read once (so
+# its page cache holds what ext4's holds after loading) and it gets a select-only
+# warm-up (BENCH_WARMUP s, default 10). A fresh branch's files are new inodes
+# with an empty page cache, and users run branches for hours, so the figures are
+# steady state; the cold first seconds of a branch are reported separately
+# (cold select-only of the branch, no warm-up).
 # Env: BENCH_SCALE (default 100), BENCH_DURATION seconds per run (default 30),
 #      BENCH_JSON=FILE, BENCH_REPORT=FILE (Markdown section, as run_all.sh uses),
 #      BENCH_ONLY=REGEX runs only the configurations whose label matches (the
@@ -49,11 +51,18 @@ run_pgbench() {
   echo "$tps $p95"
 }
 
-# measure LABEL PORT: both workloads after a warm-up, one result line; with
-# PAIRED=1 each run is preceded by the same run on the ext4 server.
+# warm DATA_DIR PORT: read every file of the data directory once, then a
+# select-only warm-up, so that each target starts from the same cache state.
+warm() {
+  find "$1" -type f -print0 | xargs -0 cat >/dev/null
+  "$PGBIN/pgbench" -S -c 4 -j 2 -T "$WARMUP" -h 127.0.0.1 -p "$2" -U postgres postgres >/dev/null 2>&1
+}
+
+# measure LABEL PORT DATA_DIR: both workloads after a warm-up, one result line;
+# with PAIRED=1 each run is preceded by the same run on the ext4 server.
 measure() {
   local label=$1 port=$2 tpcb sel e_tpcb="" e_sel=""
-  "$PGBIN/pgbench" -S -c 4 -j 2 -T "$WARMUP" -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
+  warm "$3" "$port"
   [ "${PAIRED:-0}" = 1 ] && e_tpcb=$(run_pgbench "" "$EXT_PORT")
   tpcb=$(run_pgbench "" "$port")
   [ "${PAIRED:-0}" = 1 ] && e_sel=$(run_pgbench "-S" "$EXT_PORT")
@@ -74,11 +83,13 @@ pgd_config() {  # LABEL COW DIO FS
   wanted "$label" || return 0
   export PGD_BTRFS_COW=$2 PGD_LOOP_DIRECT_IO=$3 BENCH_FS=$4
   bench_project "$SIZE" rt
-  local main_port branch_port
+  local main_port branch_port main_dir branch_dir
   main_port=$("$PGD" branch get rt/main --json | jq -r .port)
+  main_dir=$("$PGD" branch get rt/main --json | jq -r .data_dir)
   load "$main_port"
   "$PGD" branch create rt/b >/dev/null
   branch_port=$("$PGD" branch get rt/b --json | jq -r .port)
+  branch_dir=$("$PGD" branch get rt/b --json | jq -r .data_dir)
   if [ ! -f "$T/pgd.conf.tuned" ]; then  # the first config: pgd's defaults
     cp "$MNT/rt/main/pgd.conf" "$T/pgd.conf.tuned"
     cp "$PGD_HOME/bin/pgd-archive-wal" "$T/archive-wal"
@@ -87,12 +98,12 @@ pgd_config() {  # LABEL COW DIO FS
     ext4_start "$T/ext4" on "$EXT_PORT"  # the paired baseline, up until the end
     PAIRED=1
   fi
-  measure "$label: main" "$main_port"
+  measure "$label: main" "$main_port" "$main_dir"
   local e_cold cold
   e_cold=$(run_pgbench "-S" "$EXT_PORT")
   cold=$(run_pgbench "-S" "$branch_port")
   echo "$label: branch, cold (select-only, no warm-up)|0 0|$cold|0 0|$e_cold" | tee -a "$RESULTS" >&2
-  measure "$label: branch" "$branch_port"
+  measure "$label: branch" "$branch_port" "$branch_dir"
   "$PGD" project delete rt --force >/dev/null
   "$PGD" setup --detach >/dev/null
   umount "$MNT" 2>/dev/null || true
@@ -124,7 +135,7 @@ ext4_start() {  # MOUNT_DIR DIO PORT
   runuser -u pgd -- "$PGBIN/pg_ctl" -D "$dir/data" -w -s -l "$dir/run/server.log" start
   EXT_PIDS="${EXT_PIDS:-} $(head -n1 "$dir/data/postmaster.pid")"
   load "$port"
-  "$PGBIN/pgbench" -S -c 4 -j 2 -T "$WARMUP" -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
+  warm "$dir/data" "$port"
 }
 
 ext4_stop() {  # MOUNT_DIR
@@ -145,10 +156,10 @@ pgd_config "no-COW volumes only" default off btrfs
 pgd_config "loop direct I/O only" always on btrfs
 # The baselines themselves: the paired server alone (100% by construction), and
 # ext4 on a buffered loop (the kernel's default), paired with it.
-PAIRED=0 measure "ext4, direct I/O loop (as pgd's pool)" "$EXT_PORT"
+PAIRED=0 measure "ext4, direct I/O loop (as pgd's pool)" "$EXT_PORT" "$T/ext4/data"
 if wanted "ext4, buffered loop"; then
   ext4_start "$T/ext4-buffered" off 27901
-  measure "ext4, buffered loop (kernel default)" 27901
+  measure "ext4, buffered loop (kernel default)" 27901 "$T/ext4-buffered/data"
   ext4_stop "$T/ext4-buffered"
 fi
 ext4_stop "$T/ext4"
