@@ -2,10 +2,10 @@
 # The benchmark suite in one command: every script in turn, each printing its
 # table; the results also go to docs/benchmarks.md (or $1), with a table of the
 # issues' targets computed from the scripts' JSON (bench/results/*.json).
-# Takes ~55 minutes on a 2-core machine (~30 of them run-time pgbench runs, 5 are
+# Takes ~40 minutes on a 2-core machine (~25 of them run-time pgbench runs, 5 are
 # pgbench feeding PITR).
 # Usage: sudo bash bench/run_all.sh [report.md]
-# Env: BENCH_LARGE=1 adds branch_ready.sh at scale 1000 (15 GB; ~40 GB free disk, ~20 min more).
+# Env: BENCH_LARGE=1 adds branch_ready.sh at scale 1000 (15 GB; ~40 GB free disk, ~5 min more).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPORT=$(realpath -m "${1:-docs/benchmarks.md}")
