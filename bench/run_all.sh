@@ -5,7 +5,8 @@
 # Takes ~40 minutes on a 2-core machine (~25 of them run-time pgbench runs, 5 are
 # pgbench feeding PITR).
 # Usage: sudo bash bench/run_all.sh [report.md]
-# Env: BENCH_LARGE=1 adds branch_ready.sh at scale 1000 (15 GB; ~40 GB free disk, ~5 min more).
+# Env: BENCH_LARGE=1 adds branch_ready.sh at scale 1000 and size_interleaved.sh (15 GB;
+#      ~40 GB free disk, ~10 min more).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPORT=$(realpath -m "${1:-docs/benchmarks.md}")
@@ -26,6 +27,8 @@ BENCH_JSON=$OUT/branch_ready.json bash bench/branch_ready.sh build/pgd
 if [ -n "${BENCH_LARGE:-}" ]; then  # the 15 GB figures (no full copies: they would need 45 GB more)
   BENCH_SCALE=1000 BENCH_COPIES=0 BENCH_TEMPLATES=0 BENCH_JSON=$OUT/branch_ready_1000.json \
     bash bench/branch_ready.sh build/pgd
+  # The size target from both sizes in one pool, alternately (separate runs drift).
+  BENCH_JSON=$OUT/size_interleaved.json bash bench/size_interleaved.sh build/pgd
 fi
 BENCH_JSON=$OUT/pitr_replay.json bash bench/pitr_replay.sh build/pgd
 BENCH_JSON=$OUT/scale.json bash bench/scale.sh build/pgd

@@ -4,12 +4,15 @@
 # each, so that this VM's drift over minutes (10-20%) falls on both sizes alike;
 # branch_ready.sh measures the two sizes in separate runs, minutes apart.
 # Usage: sudo bash bench/size_interleaved.sh [path/to/pgd]   (~4 min, ~25 GB of disk)
-# Env: BENCH_BRANCHES (default 20 per size), BENCH_LARGE_SCALE (default 1000).
+# Env: BENCH_BRANCHES (default 20 per size), BENCH_LARGE_SCALE (default 1000),
+#      BENCH_JSON=FILE, BENCH_REPORT=FILE (Markdown section, as run_all.sh uses).
 N=${BENCH_BRANCHES:-20}
+# Output files named relative to the caller's directory.
+[ -n "${BENCH_JSON:-}" ] && BENCH_JSON=$(realpath -m "$BENCH_JSON")
+[ -n "${BENCH_REPORT:-}" ] && BENCH_REPORT=$(realpath -m "$BENCH_REPORT")
 LARGE=${BENCH_LARGE_SCALE:-1000}
 source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
 
-machine
 bench_project 60G small
 "$PGD" project create large >/dev/null
 declare -A PORT PW
@@ -25,7 +28,7 @@ for p in small large; do
   "$PGBIN/pgbench" -i -q -s "$scale" -h 127.0.0.1 -p "${PORT[$p]}" -U postgres postgres >/dev/null 2>&1
   q "${PORT[$p]}" "CHECKPOINT"
 done
-echo "# sizes: $(q "${PORT[small]}" "SELECT pg_size_pretty(pg_database_size('postgres'))") and $(q "${PORT[large]}" "SELECT pg_size_pretty(pg_database_size('postgres'))")"
+sizes="$(q "${PORT[small]}" "SELECT pg_size_pretty(pg_database_size('postgres'))") and $(q "${PORT[large]}" "SELECT pg_size_pretty(pg_database_size('postgres'))")"
 
 : >"$T/times.txt"
 for i in $(seq 1 "$N"); do
@@ -40,4 +43,15 @@ for i in $(seq 1 "$N"); do
 done
 median() { awk -v p="$1" '$1 == p {print $2}' "$T/times.txt" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 small=$(median small) large=$(median large)
-echo "branch-ready median, $N branches each, alternating: scale 100 $small ms, scale $LARGE $large ms ($(( large * 100 / small ))%)"
+{
+  machine
+  echo "# pgbench scale 100 and $LARGE in one pool ($sizes); $N branches of each, alternating"
+  echo "branch-ready median, scale 100: $small ms; scale $LARGE: $large ms ($(( large * 100 / small ))%)"
+} | tee "$T/table.txt"
+if [ -n "${BENCH_JSON:-}" ]; then
+  printf '{"small_scale": 100, "large_scale": %s, "branches": %s, "small_median_ms": %s, "large_median_ms": %s}\n' \
+    "$LARGE" "$N" "$small" "$large" >"$BENCH_JSON"
+fi
+if [ -n "${BENCH_REPORT:-}" ]; then
+  { echo "## Branch-ready time by size, interleaved (bench/size_interleaved.sh)"; echo; echo '```'; cat "$T/table.txt"; echo '```'; echo; } >>"$BENCH_REPORT"
+fi
