@@ -21,10 +21,6 @@ BUSY_BRANCHES=${BENCH_BUSY_BRANCHES:-5}
 EXTRA_CLEANUP='for d in "$MNT"/manual/*; do [ -f "$d/postmaster.pid" ] && runuser -u pgd -- "$PGBIN/pg_ctl" -D "$d" -m fast stop >/dev/null 2>&1; done'
 source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
 
-stats() {  # prints "n median p95 max" of the numbers on stdin
-  sort -n | awk '{a[NR]=$1} END {p=int(NR*0.95+0.5); if (p<1) p=1; printf "%d %d %d %d\n", NR, a[int((NR+1)/2)], a[p], a[NR]}'
-}
-
 machine
 bench_project 40G bench
 main_port=$("$PGD" branch get bench/main --json | jq -r .port)

@@ -24,6 +24,9 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+stats() {  # prints "n median p95 max" of the numbers on stdin
+  sort -n | awk '{a[NR]=$1} END {p=int(NR*0.95+0.5); if (p<1) p=1; printf "%d %d %d %d\n", NR, a[int((NR+1)/2)], a[p], a[NR]}'
+}
 q() { "$PGBIN/psql" -h 127.0.0.1 -p "$1" -U postgres -d postgres -XtAq -c "$2"; }
 machine() {
   echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r), $(date -u +%F)"

@@ -41,7 +41,7 @@ for i in $(seq 1 "$N"); do
     echo "$p $(( $(now_ms) - t0 ))" >>"$T/times.txt"
   done
 done
-median() { awk -v p="$1" '$1 == p {print $2}' "$T/times.txt" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median() { awk -v p="$1" '$1 == p {print $2}' "$T/times.txt" | stats | cut -d' ' -f2; }
 small=$(median small) large=$(median large)
 {
   machine

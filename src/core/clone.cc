@@ -58,11 +58,13 @@ Status write_backup_label(const std::string& data_dir, const std::string& label)
 // without. The branch zero-fills segments of its own instead, as a new cluster
 // does. (The one or two segments it recycles from before its redo point stay
 // shared: a short cost that keeps an idle branch small.)
-Status drop_recycled_wal(const std::string& data_dir, uint64_t end_lsn) {
+// An unreadable LSN removes nothing.
+Status drop_recycled_wal(const std::string& data_dir, const std::string& end_lsn) {
   std::string dir = data_dir + "/pg_wal";
-  if (!os::exists(dir)) return {};  // not a data directory: its start will say so
+  auto end = wal::parse_lsn(end_lsn);
+  if (!end || !os::exists(dir)) return {};  // not a data directory: its start will say so
   TRY_ASSIGN(auto names, os::list_names(dir));
-  for (const auto& name : wal::recycled_segments(names, end_lsn)) TRY(os::remove_file(dir + "/" + name));
+  for (const auto& name : wal::recycled_segments(names, *end)) TRY(os::remove_file(dir + "/" + name));
   return {};
 }
 
@@ -74,9 +76,7 @@ Status drop_recycled_wal_of_stopped(Context& ctx, const BranchRecord& source,
   clone.data_dir = ctx.storage.path(target);
   TRY_ASSIGN(auto control, ctx.postgres.control_data(clone));
   if (control["Database cluster state"] != "shut down") return {};
-  auto checkpoint = wal::parse_lsn(control["Latest checkpoint location"]);
-  if (!checkpoint) return {};
-  return drop_recycled_wal(clone.data_dir, *checkpoint);
+  return drop_recycled_wal(clone.data_dir, control["Latest checkpoint location"]);
 }
 
 // Clones to `target` read-write, runs `finish` on the clone, then makes it
@@ -122,7 +122,7 @@ Result<ClonePoints> clone_with_checkpoint(Context& ctx, Timings& t, const std::s
       // Read after the clone: past the end of every WAL record it holds.
       TRY_ASSIGN(auto rows, session->query("SELECT pg_current_wal_lsn(), pg_current_wal_insert_lsn()"));
       points.end_lsn = rows.at(0).at(0);
-      return drop_recycled_wal(ctx.storage.path(target), wal::parse_lsn(rows.at(0).at(1)).value_or(~0ULL));
+      return drop_recycled_wal(ctx.storage.path(target), rows.at(0).at(1));
     });
   }));
   TRY(record_cloned(ctx, op, target));
@@ -132,18 +132,17 @@ Result<ClonePoints> clone_with_checkpoint(Context& ctx, Timings& t, const std::s
 Result<ClonePoints> clone_during_backup(Context& ctx, Timings& t, const std::string& subject,
                                         const BranchRecord& source, const std::string& target,
                                         Access access, Operation& op) {
-  int pg_version = instance_for(ctx, source).pg_version;
   TRY_ASSIGN(auto session, source_session(ctx, source));
   ClonePoints points;
   TRY(timed(ctx, t, subject, "checkpoint", [&]() -> Status {
-    TRY_ASSIGN(auto rows, session->query(backup_start_sql(pg_version)));
+    TRY_ASSIGN(auto rows, session->query(backup_start_sql(source.pg_version)));
     points.redo_lsn = rows.at(0).at(0);
     return {};
   }));
   TRY(op.step("checkpointed"));
   TRY(timed(ctx, t, subject, "snapshot", [&] {
     return clone_then(ctx, source.volume, target, access, [&]() -> Status {
-      TRY_ASSIGN(auto rows, session->query(backup_stop_sql(pg_version)));
+      TRY_ASSIGN(auto rows, session->query(backup_stop_sql(source.pg_version)));
       points.end_lsn = rows.at(0).at(0);
       const std::string& label = rows.at(0).at(1);
       TRY(ctx.storage.clone_dir(source.volume, target, "pg_wal"));
@@ -152,7 +151,7 @@ Result<ClonePoints> clone_during_backup(Context& ctx, Timings& t, const std::str
       TRY(write_backup_label(data_dir, label));
       // Read after pg_wal's second clone: past the end of every record it holds.
       TRY_ASSIGN(auto insert, session->query("SELECT pg_current_wal_insert_lsn()"));
-      return drop_recycled_wal(data_dir, wal::parse_lsn(insert.at(0).at(0)).value_or(~0ULL));
+      return drop_recycled_wal(data_dir, insert.at(0).at(0));
     });
   }));
   TRY(record_cloned(ctx, op, target));

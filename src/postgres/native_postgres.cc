@@ -49,9 +49,8 @@ std::string NativePostgres::bin(int version, const std::string& program) const {
 
 std::vector<int> NativePostgres::installed_versions() {
   std::vector<int> versions;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(m_bin_root, ec)) {
-    const std::string name = entry.path().filename().string();
+  auto names = os::list_names(m_bin_root);  // none installed: no versions
+  for (const auto& name : names ? *names : std::vector<std::string>{}) {
     if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
     if (os::exists(bin(std::stoi(name), "postgres"))) versions.push_back(std::stoi(name));
   }
