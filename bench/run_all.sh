@@ -2,7 +2,7 @@
 # The benchmark suite in one command: every script in turn, each printing its
 # table; the results also go to docs/benchmarks.md (or $1), with a table of the
 # issues' targets computed from the scripts' JSON (bench/results/*.json).
-# Takes ~40 minutes on a 2-core machine (~25 of them run-time pgbench runs, 5 are
+# Takes ~47 minutes on a 2-core machine (~25 of them run-time pgbench runs, 5 are
 # pgbench feeding PITR).
 # Usage: sudo bash bench/run_all.sh [report.md]
 # Env: BENCH_LARGE=1 adds branch_ready.sh at scale 1000 and size_interleaved.sh (15 GB;
@@ -24,6 +24,7 @@ rm -f "$OUT"/*.json  # a figure this run does not make must not pass for one of 
 } >"$REPORT"
 export BENCH_REPORT=$REPORT
 BENCH_JSON=$OUT/branch_ready.json bash bench/branch_ready.sh build/pgd
+BENCH_JSON=$OUT/busy_aging.json bash bench/busy_aging.sh build/pgd
 if [ -n "${BENCH_LARGE:-}" ]; then  # the 15 GB figures (no full copies: they would need 45 GB more)
   BENCH_SCALE=1000 BENCH_COPIES=0 BENCH_TEMPLATES=0 BENCH_JSON=$OUT/branch_ready_1000.json \
     bash bench/branch_ready.sh build/pgd

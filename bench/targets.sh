@@ -53,3 +53,12 @@ runtime_rows() {  # TARGET-LABEL SUFFIX
 runtime_rows "pgd defaults (no-COW + direct I/O)" ", btrfs (default)"
 runtime_rows "pgd on XFS (reflink, direct I/O)" ", XFS (--fs xfs)"
 echo
+aging=$D/busy_aging.json
+if [ -f "$aging" ]; then  # not a target of the issues: the same busy figure on an aged source
+  pcts=$(j "$aging" '[.rounds[] | "\(.tps_worst * 100 / .tps_median | floor)%"] | join(", ")')
+  echo "Beyond the issues' scenario (a freshly loaded source): the same source branched round"
+  echo "after round (bench/busy_aging.sh, 5 branches per round) had its worst 1-second TPS window"
+  echo "at $pcts of its median, round by round;"
+  echo "docs/design.md explains why (the source's fragmentation)."
+  echo
+fi

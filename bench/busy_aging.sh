@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Does branching a busy source get worse as the source ages? branch_ready.sh
+# measures 5 branches of a freshly loaded source; a real source is branched
+# again and again. Here the source runs pgbench -c 4 -j 2 in rounds of 28 s with
+# 5 branches each (as branch_ready.sh does); after a round the branches are
+# deleted and, unless BENCH_OVERLAP=1, the script waits for btrfs to finish
+# freeing them (`btrfs subvolume sync`, timed) before the next round starts.
+# Per round it prints the source's median and worst 1-second TPS window, the
+# branch-ready median, pgd's phase times and the extent count of
+# pgbench_accounts' file (its fragmentation).
+# Usage: sudo bash bench/busy_aging.sh [path/to/pgd]   (~6 min for 4 rounds)
+# Env: BENCH_ROUNDS (default 4), BENCH_OVERLAP=1 (next round starts while
+#      btrfs still frees the deleted branches), BENCH_JSON=FILE, BENCH_REPORT=FILE
+#      (Markdown section, as run_all.sh uses).
+ROUNDS=${BENCH_ROUNDS:-4}
+[ -n "${BENCH_JSON:-}" ] && BENCH_JSON=$(realpath -m "$BENCH_JSON")
+[ -n "${BENCH_REPORT:-}" ] && BENCH_REPORT=$(realpath -m "$BENCH_REPORT")
+source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
+
+bench_project 40G bench
+main_port=$("$PGD" branch get bench/main --json | jq -r .port)
+data_dir=$("$PGD" branch get bench/main --json | jq -r .data_dir)
+"$PGBIN/pgbench" -i -q -s 100 -h 127.0.0.1 -p "$main_port" -U postgres postgres >/dev/null 2>&1
+q "$main_port" "CHECKPOINT"
+accounts=$data_dir/$(q "$main_port" "SELECT pg_relation_filepath('pgbench_accounts')")
+extents() { filefrag "$accounts" | awk '{print $2}'; }
+
+{
+machine
+echo "# pgbench scale 100; rounds of 28 s under pgbench -c4 -j2, 5 branches per round"
+printf "%-5s %9s %9s %7s %10s %-40s %9s %9s\n" round "TPS med" "worst" "worst%" "ready med" \
+  "phases ms: checkpoint/snapshot/start (med)" extents "freed ms"
+} | tee "$T/table.txt"
+json_rounds=()
+for r in $(seq 1 "$ROUNDS"); do
+  "$PGBIN/pgbench" -n -c 4 -j 2 -T 28 -P 1 -h 127.0.0.1 -p "$main_port" -U postgres postgres \
+    >/dev/null 2>"$T/progress.txt" &
+  busy=$!
+  sleep 4
+  : >"$T/ready.txt"; : >"$T/checkpoint.txt"; : >"$T/snapshot.txt"; : >"$T/start.txt"
+  for i in 1 2 3 4 5; do
+    t0=$(now_ms)
+    out=$("$PGD" branch create "bench/r${r}b$i" --json)
+    [[ $out =~ \"port\":\ ([0-9]+) ]] && port=${BASH_REMATCH[1]}
+    q "$port" "SELECT 1" >/dev/null
+    echo $(( $(now_ms) - t0 )) >>"$T/ready.txt"
+    for ph in checkpoint snapshot start; do
+      echo "$out" | jq ".timings_ms.$ph | floor" >>"$T/$ph.txt"
+    done
+    sleep 3
+  done
+  wait "$busy" || true
+  awk '/^progress:/ {print int($4)}' "$T/progress.txt" >"$T/tps.txt"
+  read -r _ tps_med _ _ < <(stats <"$T/tps.txt")
+  tps_worst=$(sort -n "$T/tps.txt" | head -n 1)
+  read -r _ ready _ _ < <(stats <"$T/ready.txt")
+  phases=""
+  for ph in checkpoint snapshot start; do read -r _ m _ _ < <(stats <"$T/$ph.txt"); phases+="${phases:+/}$m"; done
+  ext=$(extents)
+  for i in 1 2 3 4 5; do "$PGD" branch delete "bench/r${r}b$i" >/dev/null; done
+  freed=-1
+  if [ -z "${BENCH_OVERLAP:-}" ] && [ "$(stat -f -c %T "$MNT")" = btrfs ]; then
+    t0=$(now_ms); btrfs subvolume sync "$MNT" >/dev/null; freed=$(( $(now_ms) - t0 ))
+  fi
+  printf "%-5s %9d %9d %6d%% %10d %-40s %9d %9d\n" "$r" "$tps_med" "$tps_worst" \
+    $(( tps_worst * 100 / tps_med )) "$ready" "$phases" "$ext" "$freed" | tee -a "$T/table.txt"
+  json_rounds+=("{\"round\": $r, \"tps_median\": $tps_med, \"tps_worst\": $tps_worst, \"ready_median_ms\": $ready, \"phases_ms\": \"$phases\", \"accounts_extents\": $ext, \"freed_ms\": $freed}")
+  q "$main_port" "CHECKPOINT"
+  sleep 2
+done
+if [ -n "${BENCH_JSON:-}" ]; then
+  (IFS=,; echo "{\"date\": \"$(date -u +%FT%TZ)\", \"overlap\": ${BENCH_OVERLAP:-0}, \"rounds\": [${json_rounds[*]}]}") | jq . >"$BENCH_JSON"
+fi
+if [ -n "${BENCH_REPORT:-}" ]; then
+  { echo "## A busy source branched round after round (bench/busy_aging.sh)"; echo
+    echo "\`\`\`"; cat "$T/table.txt"; echo "\`\`\`"; echo; } >>"$BENCH_REPORT"
+fi
