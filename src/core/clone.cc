@@ -105,14 +105,29 @@ Status record_cloned(Context& ctx, Operation& op, const std::string& target) {
   return {};
 }
 
+// The last checkpoint's REDO point, and whether a CHECKPOINT would gain the clone
+// nothing: every WAL record inserted so far is flushed (so every commit that
+// returned is on disk, even with synchronous_commit = off) and the REDO point is
+// at most 64 KiB behind, so the clone's crash recovery replays next to nothing
+// either way. Such a source is idle; skipping saves ~5 ms of an idle branch's
+// ~100 (a CHECKPOINT always writes a checkpoint record, fsyncs WAL and pg_control).
+constexpr char k_idle_source_sql[] =
+    "SELECT redo_lsn, "
+    "pg_wal_lsn_diff(pg_current_wal_flush_lsn(), pg_current_wal_insert_lsn()) >= 0 AND "
+    "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), redo_lsn) <= 65536 "
+    "FROM pg_control_checkpoint()";
+
 Result<ClonePoints> clone_with_checkpoint(Context& ctx, Timings& t, const std::string& subject,
                                           const BranchRecord& source, const std::string& target,
                                           Access access, Operation& op) {
   TRY_ASSIGN(auto session, source_session(ctx, source));
   ClonePoints points;
   TRY(timed(ctx, t, subject, "checkpoint", [&]() -> Status {
-    TRY(session->exec("CHECKPOINT"));
-    TRY_ASSIGN(auto rows, session->query("SELECT redo_lsn FROM pg_control_checkpoint()"));
+    TRY_ASSIGN(auto rows, session->query(k_idle_source_sql));
+    if (rows.at(0).at(1) != "t") {
+      TRY(session->exec("CHECKPOINT"));
+      TRY_ASSIGN(rows, session->query("SELECT redo_lsn FROM pg_control_checkpoint()"));
+    }
     points.redo_lsn = rows.at(0).at(0);
     return {};
   }));

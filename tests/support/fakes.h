@@ -143,6 +143,8 @@ class FakePostgres : public PostgresRunner {
 
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> settings;
   std::vector<std::pair<std::string, pg::Rows>> answers{
+      // Is the source idle? Not by default: it is checkpointed.
+      {"pg_wal_lsn_diff", {{"0/1000028", "f"}}},
       {"redo_lsn", {{"0/1000028"}}},
       {"pg_current_wal_insert_lsn", {{"0/2000000", "0/2000100"}}},
       {"pg_current_wal_lsn", {{"0/2000000"}}}};

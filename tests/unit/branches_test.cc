@@ -37,16 +37,27 @@ TEST_F(Branches, CreateClonesParentAndRecordsItRunning) {
 
 TEST_F(Branches, CreateCheckpointsBeforeSnapshottingARunningSource) {
   ASSERT_TRUE(create("dev"));
-  ASSERT_GE(w.postgres.calls.size(), 6u);
-  EXPECT_EQ(w.postgres.calls[0], "checkpoint /fake/prod/main");
+  ASSERT_GE(w.postgres.calls.size(), 7u);
+  // Is it idle (all WAL flushed, REDO point close)? Not here: CHECKPOINT.
+  EXPECT_NE(w.postgres.calls[0].find("pg_wal_lsn_diff"), std::string::npos);
+  EXPECT_EQ(w.postgres.calls[1], "checkpoint /fake/prod/main");
   // Where the clone's replay starts and (read after the snapshot, on the same
   // session) where its WAL ends: the segments outside are dropped from the clone.
-  EXPECT_EQ(w.postgres.calls[1], "query /fake/prod/main SELECT redo_lsn FROM pg_control_checkpoint()");
-  EXPECT_EQ(w.postgres.calls[2],
+  EXPECT_EQ(w.postgres.calls[2], "query /fake/prod/main SELECT redo_lsn FROM pg_control_checkpoint()");
+  EXPECT_EQ(w.postgres.calls[3],
             "query /fake/prod/main SELECT pg_current_wal_lsn(), pg_current_wal_insert_lsn()");
-  EXPECT_EQ(w.postgres.calls[3], "clone /fake/prod/dev");
-  EXPECT_EQ(w.postgres.calls[4], "configure /fake/prod/dev");
-  EXPECT_EQ(w.postgres.calls[5], "start /fake/prod/dev");
+  EXPECT_EQ(w.postgres.calls[4], "clone /fake/prod/dev");
+  EXPECT_EQ(w.postgres.calls[5], "configure /fake/prod/dev");
+  EXPECT_EQ(w.postgres.calls[6], "start /fake/prod/dev");
+}
+
+TEST_F(Branches, CreateSkipsTheCheckpointOfAnIdleSource) {
+  w.postgres.answers.insert(w.postgres.answers.begin(), {"pg_wal_lsn_diff", {{"0/1000028", "t"}}});
+  ASSERT_TRUE(create("dev"));
+  for (const auto& call : w.postgres.calls) EXPECT_NE(call, "checkpoint /fake/prod/main");
+  EXPECT_EQ(w.postgres.calls[1],
+            "query /fake/prod/main SELECT pg_current_wal_lsn(), pg_current_wal_insert_lsn()");
+  EXPECT_EQ(w.postgres.calls[2], "clone /fake/prod/dev");
 }
 
 TEST_F(Branches, CreateFromAStoppedSourceSkipsTheCheckpoint) {
