@@ -158,9 +158,7 @@ for i in $(seq 1 "$BUSY_BRANCHES"); do
   sleep 3
 done
 wait "$busy" || true
-awk '/^progress:/ {print int($4)}' "$T/progress.txt" >"$T/tps.txt"
-read -r tps_n tps_median _ _ < <(stats <"$T/tps.txt")
-tps_worst=$(sort -n "$T/tps.txt" | head -n 1)
+read -r tps_n tps_median tps_worst < <(tps_windows <"$T/progress.txt")
 
 report() {
 machine

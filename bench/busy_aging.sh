@@ -50,9 +50,7 @@ for r in $(seq 1 "$ROUNDS"); do
     sleep 3
   done
   wait "$busy" || true
-  awk '/^progress:/ {print int($4)}' "$T/progress.txt" >"$T/tps.txt"
-  read -r _ tps_med _ _ < <(stats <"$T/tps.txt")
-  tps_worst=$(sort -n "$T/tps.txt" | head -n 1)
+  read -r _ tps_med tps_worst < <(tps_windows <"$T/progress.txt")
   read -r _ ready _ _ < <(stats <"$T/ready.txt")
   phases=""
   for ph in checkpoint snapshot start; do read -r _ m _ _ < <(stats <"$T/$ph.txt"); phases+="${phases:+/}$m"; done

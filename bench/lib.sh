@@ -28,6 +28,10 @@ now_ms() { local us=${EPOCHREALTIME/[.,]/}; echo $(( us / 1000 )); }
 stats() {  # prints "n median p95 max" of the numbers on stdin
   sort -n | awk '{a[NR]=$1} END {p=int(NR*0.95+0.5); if (p<1) p=1; printf "%d %d %d %d\n", NR, a[int((NR+1)/2)], a[p], a[NR]}'
 }
+tps_windows() {  # pgbench -P 1's stderr on stdin; prints "windows median worst" of its per-second TPS
+  awk '/^progress:/ {print int($4)}' | sort -n |
+    awk '{a[NR]=$1} END {printf "%d %d %d\n", NR, a[int((NR+1)/2)], a[1]}'
+}
 q() { "$PGBIN/psql" -h 127.0.0.1 -p "$1" -U postgres -d postgres -XtAq -c "$2"; }
 machine() {
   echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r), $(date -u +%F)"
