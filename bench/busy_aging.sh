@@ -18,8 +18,7 @@ ROUNDS=${BENCH_ROUNDS:-4}
 source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
 
 bench_project 40G bench
-main_port=$("$PGD" branch get bench/main --json | jq -r .port)
-data_dir=$("$PGD" branch get bench/main --json | jq -r .data_dir)
+read -r main_port data_dir < <("$PGD" branch get bench/main --json | jq -r '"\(.port) \(.data_dir)"')
 "$PGBIN/pgbench" -i -q -s 100 -h 127.0.0.1 -p "$main_port" -U postgres postgres >/dev/null 2>&1
 q "$main_port" "CHECKPOINT"
 accounts=$data_dir/$(q "$main_port" "SELECT pg_relation_filepath('pgbench_accounts')")
@@ -44,9 +43,8 @@ for r in $(seq 1 "$ROUNDS"); do
     [[ $out =~ \"port\":\ ([0-9]+) ]] && port=${BASH_REMATCH[1]}
     q "$port" "SELECT 1" >/dev/null
     echo $(( $(now_ms) - t0 )) >>"$T/ready.txt"
-    for ph in checkpoint snapshot start; do
-      echo "$out" | jq ".timings_ms.$ph | floor" >>"$T/$ph.txt"
-    done
+    read -r ckpt snap start < <(jq -r '.timings_ms | [.checkpoint, .snapshot, .start] | map(floor) | @tsv' <<<"$out")
+    echo "$ckpt" >>"$T/checkpoint.txt"; echo "$snap" >>"$T/snapshot.txt"; echo "$start" >>"$T/start.txt"
     sleep 3
   done
   wait "$busy" || true
