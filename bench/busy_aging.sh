@@ -32,26 +32,8 @@ printf "%-5s %9s %9s %7s %10s %-40s %9s %9s\n" round "TPS med" "worst" "worst%" 
 } | tee "$T/table.txt"
 json_rounds=()
 for r in $(seq 1 "$ROUNDS"); do
-  "$PGBIN/pgbench" -n -c 4 -j 2 -T 28 -P 1 -h 127.0.0.1 -p "$main_port" -U postgres postgres \
-    >/dev/null 2>"$T/progress.txt" &
-  busy=$!
-  sleep 4
-  : >"$T/ready.txt"; : >"$T/checkpoint.txt"; : >"$T/snapshot.txt"; : >"$T/start.txt"
-  for i in 1 2 3 4 5; do
-    t0=$(now_ms)
-    out=$("$PGD" branch create "bench/r${r}b$i" --json)
-    [[ $out =~ \"port\":\ ([0-9]+) ]] && port=${BASH_REMATCH[1]}
-    q "$port" "SELECT 1" >/dev/null
-    echo $(( $(now_ms) - t0 )) >>"$T/ready.txt"
-    read -r ckpt snap start < <(jq -r '.timings_ms | [.checkpoint, .snapshot, .start] | map(floor) | @tsv' <<<"$out")
-    echo "$ckpt" >>"$T/checkpoint.txt"; echo "$snap" >>"$T/snapshot.txt"; echo "$start" >>"$T/start.txt"
-    sleep 3
-  done
-  wait "$busy" || true
-  read -r _ tps_med tps_worst < <(tps_windows <"$T/progress.txt")
-  read -r _ ready _ _ < <(stats <"$T/ready.txt")
-  phases=""
-  for ph in checkpoint snapshot start; do read -r _ m _ _ < <(stats <"$T/$ph.txt"); phases+="${phases:+/}$m"; done
+  busy_round bench/main "$main_port" "bench/r${r}b"
+  read -r _ tps_med tps_worst ready phases < <(busy_summary)
   ext=$(extents)
   for i in 1 2 3 4 5; do "$PGD" branch delete "bench/r${r}b$i" >/dev/null; done
   freed=-1

@@ -43,3 +43,33 @@ bench_project() {  # SIZE NAME
   "$PGD" project create "$2" >/dev/null
   (umask 077; echo "127.0.0.1:*:*:postgres:$("$PGD" branch password "$2/main")" >"$PGPASSFILE")
 }
+# One busy round: pgbench -c 4 -j 2 for 28 s on the source SOURCE_REF (at PORT), and from
+# its 4th second a branch PREFIX1..PREFIX5 of it every ~4 s. Leaves in $T: progress.txt
+# (pgbench -P 1), ready.txt (branch-ready ms) and pgd's phase times checkpoint.txt,
+# snapshot.txt, start.txt.
+busy_round() {  # SOURCE_REF PORT PREFIX
+  "$PGBIN/pgbench" -n -c 4 -j 2 -T 28 -P 1 -h 127.0.0.1 -p "$2" -U postgres postgres \
+    >/dev/null 2>"$T/progress.txt" &
+  local busy=$! i t0 out port ckpt snap start
+  sleep 4
+  : >"$T/ready.txt"; : >"$T/checkpoint.txt"; : >"$T/snapshot.txt"; : >"$T/start.txt"
+  for i in 1 2 3 4 5; do
+    t0=$(now_ms)
+    out=$("$PGD" branch create "$3$i" --from "$1" --json)
+    [[ $out =~ \"port\":\ ([0-9]+) ]] && port=${BASH_REMATCH[1]}
+    q "$port" "SELECT 1" >/dev/null
+    echo $(( $(now_ms) - t0 )) >>"$T/ready.txt"
+    read -r ckpt snap start < <(jq -r '.timings_ms | [.checkpoint, .snapshot, .start] | map(floor) | @tsv' <<<"$out")
+    echo "$ckpt" >>"$T/checkpoint.txt"; echo "$snap" >>"$T/snapshot.txt"; echo "$start" >>"$T/start.txt"
+    sleep 3
+  done
+  wait "$busy" || true
+}
+# After busy_round: "windows TPS-median TPS-worst ready-median checkpoint/snapshot/start-medians"
+busy_summary() {
+  local n tps_med tps_worst ready phases="" ph m
+  read -r n tps_med tps_worst < <(tps_windows <"$T/progress.txt")
+  read -r _ ready _ _ < <(stats <"$T/ready.txt")
+  for ph in checkpoint snapshot start; do read -r _ m _ _ < <(stats <"$T/$ph.txt"); phases+="${phases:+/}$m"; done
+  echo "$n $tps_med $tps_worst $ready $phases"
+}
