@@ -24,7 +24,12 @@ std::string render_branch_conf(const BranchSettings& s) {
       "cluster_name = {}\n"
       "# A clone starts with crash recovery, which first fsyncs every file of the data\n"
       "# directory one by one; one syncfs(2) of the filesystem does the same job faster.\n"
-      "recovery_init_sync_method = syncfs\n",
+      "recovery_init_sync_method = syncfs\n"
+      "# A branch's CHECKPOINT writes into blocks its last snapshot shares; without\n"
+      "# writeback hints every 256 kB the pages reach disk at each file's fsync, which\n"
+      "# made branching a busy source 10-20% faster at equal run-time speed\n"
+      "# (docs/design.md). Durability is unchanged: the checkpoint still fsyncs.\n"
+      "checkpoint_flush_after = 0\n",
       s.port, conf_quote(s.socket_dir), conf_quote(s.cluster_name));
   for (const auto& [key, value] : s.extra) conf += fmt::format("{} = {}\n", key, conf_quote(value));
   return conf;

@@ -16,6 +16,11 @@ TEST(RenderBranchConf, ListensOnLocalhostOnlyWithScram) {
   EXPECT_NE(conf.find("cluster_name = 'pgd prod/dev'\n"), std::string::npos);
 }
 
+TEST(RenderBranchConf, LeavesCheckpointWritebackToTheFsync) {
+  std::string conf = pg::render_branch_conf({54321, "/var/lib/pgd/run/54321", "pgd prod/dev"});
+  EXPECT_NE(conf.find("\ncheckpoint_flush_after = 0\n"), std::string::npos);
+}
+
 TEST(ConfQuote, DoublesSingleQuotes) { EXPECT_EQ(pg::conf_quote("it's"), "'it''s'"); }
 
 TEST(ParsePostmasterPid, ReadsFirstLine) {
