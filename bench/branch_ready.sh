@@ -143,21 +143,8 @@ for i in 1 2 3; do
 done
 
 # Busy source: pgbench -c 4 -j 2 with per-second progress; branch every 4 s.
-busy_seconds=$(( BUSY_BRANCHES * 4 + 8 ))
-"$PGBIN/pgbench" -n -c 4 -j 2 -T "$busy_seconds" -P 1 -h 127.0.0.1 -p "$main_port" -U postgres postgres \
-  >/dev/null 2>"$T/progress.txt" &
-busy=$!
-sleep 4
-: >"$T/busy.txt"
-for i in $(seq 1 "$BUSY_BRANCHES"); do
-  t0=$(now_ms)
-  out=$("$PGD" branch create "bench/busy$i" --json)
-  [[ $out =~ \"port\":\ ([0-9]+) ]] && port=${BASH_REMATCH[1]}
-  q "$port" "SELECT 1" >/dev/null
-  echo $(( $(now_ms) - t0 )) >>"$T/busy.txt"
-  sleep 3
-done
-wait "$busy" || true
+busy_round bench/main "$main_port" bench/busy "$BUSY_BRANCHES"
+cp "$T/ready.txt" "$T/busy.txt"
 read -r tps_n tps_median tps_worst < <(tps_windows <"$T/progress.txt")
 
 report() {

@@ -43,17 +43,18 @@ bench_project() {  # SIZE NAME
   "$PGD" project create "$2" >/dev/null
   (umask 077; echo "127.0.0.1:*:*:postgres:$("$PGD" branch password "$2/main")" >"$PGPASSFILE")
 }
-# One busy round: pgbench -c 4 -j 2 for 28 s on the source SOURCE_REF (at PORT), and from
-# its 4th second a branch PREFIX1..PREFIX5 of it every ~4 s. Leaves in $T: progress.txt
-# (pgbench -P 1), ready.txt (branch-ready ms) and pgd's phase times checkpoint.txt,
-# snapshot.txt, start.txt.
-busy_round() {  # SOURCE_REF PORT PREFIX
-  "$PGBIN/pgbench" -n -c 4 -j 2 -T 28 -P 1 -h 127.0.0.1 -p "$2" -U postgres postgres \
+# One busy round: pgbench -c 4 -j 2 on the source SOURCE_REF (at PORT), and from its 4th
+# second a branch PREFIX1..PREFIXn of it every ~4 s (n = COUNT, default 5; pgbench runs
+# 4n + 8 s, 28 for 5). Leaves in $T: progress.txt (pgbench -P 1), ready.txt (branch-ready
+# ms) and pgd's phase times checkpoint.txt, snapshot.txt, start.txt.
+busy_round() {  # SOURCE_REF PORT PREFIX [COUNT]
+  local count=${4:-5}
+  "$PGBIN/pgbench" -n -c 4 -j 2 -T $(( count * 4 + 8 )) -P 1 -h 127.0.0.1 -p "$2" -U postgres postgres \
     >/dev/null 2>"$T/progress.txt" &
   local busy=$! i t0 out port ckpt snap start
   sleep 4
   : >"$T/ready.txt"; : >"$T/checkpoint.txt"; : >"$T/snapshot.txt"; : >"$T/start.txt"
-  for i in 1 2 3 4 5; do
+  for i in $(seq 1 "$count"); do
     t0=$(now_ms)
     out=$("$PGD" branch create "$3$i" --from "$1" --json)
     [[ $out =~ \"port\":\ ([0-9]+) ]] && port=${BASH_REMATCH[1]}
