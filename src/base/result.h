@@ -26,10 +26,29 @@ struct Error {
   }
 };
 
+// [[nodiscard]]: a Result nobody looks at is a failure nobody handles. A call
+// that drops one on purpose says why with ignore_error().
 template <typename T>
-using Result = tl::expected<T, Error>;
+class [[nodiscard]] Result : public tl::expected<T, Error> {
+ public:
+  using tl::expected<T, Error>::expected;
+  Result() = default;
+  Result(const tl::expected<T, Error>& e) : tl::expected<T, Error>(e) {}
+  Result(tl::expected<T, Error>&& e) : tl::expected<T, Error>(std::move(e)) {}
+};
 
 using Status = Result<void>;
+
+// The error of a failed step whose undo failed too: both are reported, so the
+// user learns what is left behind ("...; removing the half-made clone X failed too: ...").
+inline Error with_undo(Error error, const Result<void>& undo, const std::string& undo_what) {
+  if (!undo) error.message += "; " + undo_what + " failed too: " + undo.error().message;
+  return error;
+}
+
+// Drops a result on purpose; `why` documents the reason at the call site.
+template <typename T>
+inline void ignore_error(const Result<T>& /*result*/, const char* /*why*/) {}
 
 inline tl::unexpected<Error> fail(std::string message) {
   return tl::unexpected(Error{ErrorKind::Failure, std::move(message)});

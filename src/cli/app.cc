@@ -15,7 +15,9 @@ void add_json_flag(CLI::App* cmd, Invocation& inv) {
   cmd->add_flag("--json", inv.json, "print JSON instead of text");
 }
 
-int run(int argc, char** argv) {
+namespace {
+
+int run_command(int argc, char** argv) {
   CLI::App app{"pgd: instant branching for PostgreSQL", "pgd"};
   app.set_version_flag("--version", "pgd " PGD_VERSION);
   app.require_subcommand(1);
@@ -50,6 +52,7 @@ int run(int argc, char** argv) {
   TerminalProgress progress;
   if (style.live) env.set_progress(&progress);
   Status st = inv.action(env, out);
+  for (const auto& w : env.warnings()) fmt::print(stderr, "pgd: warning: {}\n", w);
   // After failures too: a command that failed half-way may have changed branches.
   if (auto synced = env.sync_client_files(); !synced)
     fmt::print(stderr, "pgd: warning: {}\n", synced.error().message);
@@ -58,6 +61,22 @@ int run(int argc, char** argv) {
     return exit_code(st.error());
   }
   return 0;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  // pgd's own code reports errors as values; this catches what a library or
+  // the standard library throws (bad_alloc, a bug), so the user gets a message
+  // and exit 1 instead of std::terminate's abort.
+  try {
+    return run_command(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "pgd: error: unexpected failure: {}\n", e.what());
+  } catch (...) {
+    fmt::print(stderr, "pgd: error: unexpected failure\n");
+  }
+  return 1;
 }
 
 }  // namespace pgd::cli

@@ -54,6 +54,10 @@ Result<Context*> Env::context() {
   return m_context.get();
 }
 
+std::vector<std::string> Env::warnings() const {
+  return m_context ? m_context->warnings : std::vector<std::string>{};
+}
+
 Status Env::sync_client_files() {
   if (!m_context || m_store->changes() == m_changes_at_open) return {};
   return pgd::sync_client_files(*m_context, client_file_paths_from_environment());

@@ -26,6 +26,8 @@ class Env {
   // Rewrites pgd's block in the libpq service and password files when this
   // command changed a record (read-only commands pay nothing).
   Status sync_client_files();
+  // What the command's use cases recorded as warnings (failed cleanups).
+  std::vector<std::string> warnings() const;
 
  private:
   Paths m_paths;

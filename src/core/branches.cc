@@ -35,6 +35,10 @@ Instance instance_for(const Context& ctx, const BranchRecord& b) {
                   with_tls(archive_settings(ctx.paths, b), ctx.paths, b.project)};
 }
 
+void warn_if_failed(Context& ctx, const Status& status, const std::string& what) {
+  if (!status) ctx.warnings.push_back(fmt::format("{} failed: {}", what, status.error().message));
+}
+
 Status require_free_space(Context& ctx, const std::string& subject) {
   constexpr uint64_t k_min_free = 64ULL << 20;
   TRY_ASSIGN(uint64_t free, ctx.storage.free_bytes());
@@ -124,7 +128,8 @@ Result<BranchRecord> resolve_source(Context& ctx, const BranchRef& target,
 Result<BranchRecord> reserve_branch(Context& ctx, BranchRecord branch) {
   TRY_ASSIGN(branch, ctx.store.reserve_branch(branch, ctx.port_free));
   if (ctx.storage.exists(branch.volume)) {  // not ours: never destroy it
-    ctx.store.delete_branch(branch.project, branch.name);
+    warn_if_failed(ctx, ctx.store.delete_branch(branch.project, branch.name),
+                   fmt::format("removing the record of branch '{}'", branch.full_name()));
     return fail(ErrorKind::Conflict,
                 fmt::format("branch '{}': {} already exists but pgd has no record of it; "
                             "run 'pgd doctor'", branch.full_name(), ctx.storage.path(branch.volume)));
@@ -144,12 +149,12 @@ Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
                       target.project + "/" + target.branch, ctx.clock.now_iso8601(),
                       source.pg_version};
   TRY_ASSIGN(branch, reserve_branch(ctx, branch));
-  ScopeGuard undo([&] { destroy_branch(ctx, branch); });
+  ScopeGuard undo([&] { undo_branch(ctx, branch); });
   TRY(op.step("reserved"));
   BranchCreated out;
   TRY(ensure_certificates(ctx, branch.project));
-  if (auto st = clone_and_start(ctx, out.timings, source, branch, branch.volume, op); !st)
-    return fail(st.error().wrap(fmt::format("branch '{}'", branch.full_name())));
+  // Each error names its own object (the branch's server, a volume's path).
+  TRY(clone_and_start(ctx, out.timings, source, branch, branch.volume, op));
   TRY(ctx.store.set_branch_state(branch.project, branch.name, BranchState::Running));
   undo.dismiss();
   branch.state = BranchState::Running;
@@ -169,9 +174,15 @@ Status destroy_branch(Context& ctx, const BranchRecord& b, Operation* op) {
   TRY(ctx.storage.destroy(b.volume));
   TRY(step("volume-destroyed"));
   TRY(os::remove_tree(ctx.paths.wal_dir(b.project, b.name)));
-  os::remove_file(in.log_path);
-  os::remove_tree(in.socket_dir);
+  TRY(os::remove_file(in.log_path));
+  TRY(os::remove_tree(in.socket_dir));
   return ctx.store.delete_branch(b.project, b.name);
+}
+
+void undo_branch(Context& ctx, const BranchRecord& b) {
+  warn_if_failed(ctx, destroy_branch(ctx, b),
+                 fmt::format("removing the half-made branch '{}' (pgd doctor --fix finishes it)",
+                             b.full_name()));
 }
 
 Status delete_branch(Context& ctx, const BranchRef& ref, Force force) {
@@ -223,7 +234,9 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
   std::string fresh = branch.volume + ".reset";
   TRY(ctx.storage.destroy(fresh));
   TRY(clone_branch_data(ctx, out.timings, subject, parent, fresh, Access::ReadWrite, op));
-  ScopeGuard drop_fresh([&] { ctx.storage.destroy(fresh); });
+  ScopeGuard drop_fresh([&] {
+    warn_if_failed(ctx, ctx.storage.destroy(fresh), "removing the unused clone " + ctx.storage.path(fresh));
+  });
   TRY(ensure_certificates(ctx, branch.project));
   Instance in = instance_for(ctx, branch);
   // Its data is replaced next: an immediate stop skips a useless shutdown checkpoint.

@@ -58,5 +58,8 @@ class Operation;
 // and record. No checks, no lock: for use inside an Operation (whose steps it
 // records, when given).
 Status destroy_branch(Context& ctx, const BranchRecord& branch, Operation* op = nullptr);
+// destroy_branch on a failure path: what it cannot remove becomes a warning
+// (the journal still names the operation, so doctor --fix finishes the job).
+void undo_branch(Context& ctx, const BranchRecord& branch);
 
 }  // namespace pgd

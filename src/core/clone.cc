@@ -79,12 +79,20 @@ Status drop_recycled_wal_of_stopped(Context& ctx, const BranchRecord& source,
   return drop_recycled_wal(clone.data_dir, control["Latest checkpoint location"]);
 }
 
+}  // namespace
+
+void destroy_clone(Context& ctx, const std::string& volume) {
+  warn_if_failed(ctx, ctx.storage.destroy(volume), "removing the half-made clone " + ctx.storage.path(volume));
+}
+
+namespace {
+
 // Clones to `target` read-write, runs `finish` on the clone, then makes it
 // read-only if `access` asks for it; on failure nothing is left at `target`.
 Status clone_then(Context& ctx, const std::string& volume, const std::string& target,
                   Access access, const std::function<Status()>& finish) {
   TRY(ctx.storage.clone(volume, target, Access::ReadWrite));
-  ScopeGuard undo([&] { ctx.storage.destroy(target); });
+  ScopeGuard undo([&] { destroy_clone(ctx, target); });
   TRY(finish());
   if (access == Access::ReadOnly) TRY(ctx.storage.set_read_only(target));
   undo.dismiss();
@@ -99,7 +107,7 @@ Result<std::unique_ptr<pg::Session>> source_session(Context& ctx, const BranchRe
 
 // Records the step "cloned"; if that fails, the clone goes too.
 Status record_cloned(Context& ctx, Operation& op, const std::string& target) {
-  ScopeGuard undo([&] { ctx.storage.destroy(target); });
+  ScopeGuard undo([&] { destroy_clone(ctx, target); });
   TRY(op.step("cloned"));
   undo.dismiss();
   return {};

@@ -31,4 +31,7 @@ Result<ClonePoints> clone_branch_data(Context& ctx, Timings& timings, const std:
                                       const BranchRecord& source, const std::string& target,
                                       Access access, Operation& op);
 
+// Destroys a half-made clone on a failure path; a failure becomes a warning.
+void destroy_clone(Context& ctx, const std::string& volume);
+
 }  // namespace pgd

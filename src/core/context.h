@@ -37,7 +37,14 @@ struct Context {
   os::Clock& clock;
   PortProbe port_free;
   Progress* progress = nullptr;  // may be null
+  // What went wrong without failing the command (an undo or a cleanup that
+  // failed); cli/ prints each as "pgd: warning: ...".
+  std::vector<std::string> warnings;
 };
+
+// Records a failed cleanup as a warning instead of forgetting it. `what` names
+// the cleanup: "removing the half-made branch 'p/b'".
+void warn_if_failed(Context& ctx, const Status& status, const std::string& what);
 
 // Refuses to start work that needs space when the pool is (nearly) full:
 // a clean error beats a half-made branch or a server stopped by ENOSPC.

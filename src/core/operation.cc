@@ -43,7 +43,9 @@ Operation::Operation(Operation&& other) noexcept
 }
 
 Operation::~Operation() {
-  if (m_intent) m_ctx->store.end_intent(*m_intent);
+  // The journal entry stays when it cannot be ended: doctor then reports an
+  // operation that has in fact finished, and --fix clears it after checking.
+  if (m_intent) warn_if_failed(*m_ctx, m_ctx->store.end_intent(*m_intent), "closing the journal entry");
 }
 
 Status Operation::step(const std::string& name) {

@@ -74,13 +74,13 @@ bool ended_before_target(const std::string& log_path) {
                     std::string::npos;
 }
 
-Error explain_failure(const Error& e, const std::string& log_path, const wal::RecoveryTarget& t,
-                      const BranchRecord& source) {
+Error explain_failure(const Error& e, const std::string& subject, const std::string& log_path,
+                      const wal::RecoveryTarget& t, const BranchRecord& source) {
   if (ended_before_target(log_path))
     return Error{ErrorKind::Failure,
-                 fmt::format("cannot recover to {}: the WAL archived for '{}' ends before it (the "
+                 fmt::format("branch '{}': cannot recover to {}: the WAL archived for '{}' ends before it (the "
                              "recoverable window ends at the last archived commit)",
-                             t.text, source.full_name())};
+                             subject, t.text, source.full_name())};
   return e;
 }
 
@@ -112,7 +112,7 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
                       target_ref.project + "/" + target_ref.branch, ctx.clock.now_iso8601(),
                       source.pg_version};
   TRY_ASSIGN(branch, reserve_branch(ctx, branch));
-  ScopeGuard undo([&] { destroy_branch(ctx, branch); });
+  ScopeGuard undo([&] { undo_branch(ctx, branch); });
   TRY(op.step("reserved"));
   TRY(timed(ctx, out.timings, subject, "snapshot",
             [&] { return ctx.storage.clone(base_snap->volume, branch.volume, Access::ReadWrite); }));
@@ -147,7 +147,7 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
     TRY(ctx.postgres.configure(in));
     st = timed(ctx, out.timings, subject, "recover to end", [&] { return ctx.postgres.start(in, on_wait); });
   }
-  if (!st) return fail(explain_failure(st.error(), in.log_path, target, source).wrap("branch '" + subject + "'"));
+  if (!st) return fail(explain_failure(st.error(), subject, in.log_path, target, source));
   TRY(op.step("recovered"));
   // Promoted: recovery settings are ignored from now on; drop them from pgd.conf.
   TRY(ctx.postgres.configure(instance_for(ctx, branch)));

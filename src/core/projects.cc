@@ -29,10 +29,13 @@ Result<int> choose_version(Context& ctx, std::optional<int> wanted) {
 
 // Removes everything create_project may have made. Best effort: runs on failure paths.
 void undo_create(Context& ctx, const BranchRecord& main) {
-  destroy_branch(ctx, main);
-  ctx.storage.destroy(main.project);
-  remove_project_files(ctx, main.project);
-  ctx.store.delete_project(main.project);
+  undo_branch(ctx, main);
+  warn_if_failed(ctx, ctx.storage.destroy(main.project),
+                 "removing the volume " + ctx.storage.path(main.project));
+  warn_if_failed(ctx, remove_project_files(ctx, main.project),
+                 fmt::format("removing the files of project '{}'", main.project));
+  warn_if_failed(ctx, ctx.store.delete_project(main.project),
+                 fmt::format("removing the record of project '{}'", main.project));
 }
 
 }  // namespace

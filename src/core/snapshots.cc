@@ -52,7 +52,7 @@ Result<SnapshotCreated> create_snapshot(Context& ctx, const BranchRef& ref,
   std::string subject = ref.full();
   TRY_ASSIGN(ClonePoints points, clone_branch_data(ctx, out.timings, subject, b, snap.volume,
                                                    Access::ReadOnly, op));
-  ScopeGuard undo([&] { ctx.storage.destroy(snap.volume); });
+  ScopeGuard undo([&] { destroy_clone(ctx, snap.volume); });
   // Read after the snapshot (time rounded up to the millisecond): both bound
   // every commit the snapshot holds, which is what choosing a PITR base needs.
   snap.created_us = (ctx.clock.now_us() + 999) / 1000 * 1000;

@@ -63,7 +63,9 @@ Status NativePostgres::init_cluster(const Instance& in, const std::string& passw
   TRY(os::make_dirs(m_tmp_dir, 0711));
   std::string pwfile = fmt::format("{}/initdb-pw.{}", m_tmp_dir, ::getpid());
   TRY(os::write_file_atomic(pwfile, password + "\n", 0600, owner()));
-  ScopeGuard remove_pwfile([&] { os::remove_file(pwfile); });
+  // A leftover is 0600, owned by the Postgres user, in pgd's 0711 tmp dir, and
+  // the next initdb of this pid overwrites it: not worth failing the create for.
+  ScopeGuard remove_pwfile([&] { ignore_error(os::remove_file(pwfile), "tmp file, private"); });
   TRY(os::change_owner(in.data_dir, m_user.uid, m_user.gid));
   auto r = os::run_checked({bin(in.pg_version, "initdb"), "-D", in.data_dir, "-U", "postgres",
                             "--auth-local=peer", "--auth-host=scram-sha-256",
@@ -148,9 +150,10 @@ Status NativePostgres::wait_ready(const Instance& in, pid_t pid,
         content && pg::parse_postmaster_pid(*content) == pid && pg::postmaster_ready(*content))
       return {};
     if (os::elapsed_ms(started) > k_start_timeout_ms) {
-      os::send_signal(pid, SIGQUIT);
-      return fail(fmt::format("branch '{}': postgres not ready after {} s; log {}:{}", in.name,
-                              k_start_timeout_ms / 1000, in.log_path, log_tail(in.log_path)));
+      Error late{ErrorKind::Failure,
+                 fmt::format("postgres not ready after {} s; log {}:{}", k_start_timeout_ms / 1000,
+                             in.log_path, log_tail(in.log_path))};
+      return fail(with_undo(late, os::send_signal(pid, SIGQUIT), "stopping it"));
     }
     if (on_wait && os::elapsed_ms(last_report) > 200) {
       on_wait();

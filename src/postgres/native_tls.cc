@@ -33,8 +33,10 @@ Status NativePostgres::create_certificates(const std::string& dir, const std::st
   TRY(os::make_dirs(m_tmp_dir, 0711));
   TRY(os::remove_tree(work));
   TRY(os::make_dirs(work, 0700));
-  // The CA key lives only here: nobody can sign another certificate for this project.
-  ScopeGuard remove_work([&] { os::remove_tree(work); });
+  // The CA key lives only here: nobody can sign another certificate for this
+  // project. On success it is removed below, checked; on a failure path a
+  // leftover is private (0700, pgd's own user) and the next try removes it first.
+  ScopeGuard remove_work([&] { ignore_error(os::remove_tree(work), "private; removed on the next try"); });
   TRY(os::write_file_atomic(work + "/server.ext",
                             "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
                             "basicConstraints=critical,CA:FALSE\n"
@@ -59,7 +61,9 @@ Status NativePostgres::create_certificates(const std::string& dir, const std::st
   // Postgres refuses a key file that others can read: 0600, owned by the server's user.
   TRY(os::write_file_atomic(dir + "/server.key", key, 0600, owner()));
   TRY(os::write_file_atomic(dir + "/server.crt", cert, 0644, owner()));
-  return os::write_file_atomic(dir + "/ca.crt", ca, 0644);
+  TRY(os::write_file_atomic(dir + "/ca.crt", ca, 0644));
+  remove_work.dismiss();
+  return os::remove_tree(work);
 }
 
 }  // namespace pgd

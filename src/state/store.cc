@@ -167,14 +167,8 @@ Status Store::exec(const std::string& sql) {
 Status Store::in_transaction(const std::function<Status()>& body) {
   TRY(exec("BEGIN IMMEDIATE"));
   Status st = body();
-  if (!st) {
-    exec("ROLLBACK");
-    return st;
-  }
-  if (auto c = exec("COMMIT"); !c) {
-    exec("ROLLBACK");
-    return c;
-  }
+  if (!st) return fail(with_undo(st.error(), exec("ROLLBACK"), "rolling back"));
+  if (auto c = exec("COMMIT"); !c) return fail(with_undo(c.error(), exec("ROLLBACK"), "rolling back"));
   return {};
 }
 

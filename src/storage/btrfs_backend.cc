@@ -49,10 +49,7 @@ Status BtrfsBackend::create_volume(const std::string& volume) {
   if (err != BTRFS_UTIL_OK) return fail(btrfs_error("subvolume create " + p, err));
   if (m_cow == CopyOnWrite::Always) return {};
   Status st = os::set_no_cow(p);
-  if (!st) {
-    destroy(volume);
-    return fail(st.error());
-  }
+  if (!st) return fail(with_undo(st.error(), destroy(volume), "removing the new subvolume " + p));
   return {};
 }
 

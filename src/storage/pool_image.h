@@ -18,9 +18,9 @@ Status create_pool_image(const std::string& image, uint64_t size_bytes, const st
 // set to auto-clear, so unmounting detaches it.
 Status mount_pool_image(const std::string& image, const std::string& mount_point,
                         const std::string& kind);
-// Switches the loop device under `mount_point` to direct I/O (see btrfs_pool.cc);
+// Switches the loop device under `mount_point` to direct I/O (why: above use_direct_io in pool_image.cc);
 // PGD_LOOP_DIRECT_IO=off keeps buffered I/O. Best effort: never fails.
-Status use_direct_io(const std::string& mount_point);
+void use_direct_io(const std::string& mount_point);
 Status unmount_pool(const std::string& mount_point);
 
 }  // namespace pgd

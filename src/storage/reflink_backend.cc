@@ -209,10 +209,9 @@ Status ReflinkBackend::clone(const std::string& source, const std::string& targe
   if (os::exists(to)) return fail(ErrorKind::Conflict, fmt::format("clone {} -> {}: target exists", from, to));
   ModeChange change = access == Access::ReadOnly ? ModeChange{0222, 0} : ModeChange{0, S_IWUSR};
   Status st = clone_tree(from, to, change);
-  if (!st) {
-    destroy(target);
-    return fail(st.error().wrap(fmt::format("clone {} -> {}", from, to)));
-  }
+  if (!st)
+    return fail(with_undo(st.error().wrap(fmt::format("clone {} -> {}", from, to)), destroy(target),
+                          "removing the half-made clone " + to));
   return {};
 }
 

@@ -31,7 +31,8 @@ class FakeStorage : public StorageBackend {
     return {};
   }
   Status clone(const std::string& from, const std::string& to, Access) override {
-    if (to == fail_clone_to) return fail("btrfs snapshot: No space left on device");
+    if (to == fail_clone_to)  // worded as BtrfsBackend words it
+      return fail(fmt::format("btrfs snapshot {} -> {}: No space left on device", path(from), path(to)));
     if (!exists(from)) return fail(ErrorKind::NotFound, from + " missing");
     if (exists(to)) return fail(ErrorKind::Conflict, to + " exists");
     volumes[to] = volumes[from];
@@ -98,7 +99,7 @@ class FakePostgres : public PostgresRunner {
   }
   Result<pid_t> start(const Instance& in, const std::function<void()>& = {}) override {
     calls.push_back("start " + in.data_dir);
-    if (in.data_dir == fail_start_of) return fail("postgres exited during start-up");
+    if (in.data_dir == fail_start_of) return fail(fmt::format("branch '{}': postgres exited during start-up; log {}:", in.name, in.log_path));
     running.insert(in.data_dir);
     return 4242;
   }
