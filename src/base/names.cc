@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "base/parse.h"
+
 namespace pgd {
 namespace {
 
@@ -54,12 +56,10 @@ Result<uint64_t> parse_size(const std::string& text) {
   };
   if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0]))) return bad();
   size_t used = 0;
-  uint64_t n = 0;
-  try {
-    n = std::stoull(text, &used);
-  } catch (...) {
-    return bad();
-  }
+  while (used < text.size() && std::isdigit(static_cast<unsigned char>(text[used]))) ++used;
+  auto parsed = parse_number<uint64_t>(std::string_view(text).substr(0, used));
+  if (!parsed) return bad();
+  uint64_t n = *parsed;
   std::string unit = text.substr(used);
   if (unit.size() == 2 && (unit[1] == 'B' || unit[1] == 'b') ) unit.pop_back();
   int shift = 0;

@@ -70,7 +70,7 @@ Status run_info(const WalOptions& o, Env& env, const Output& out) {
                     info.oldest ? info.oldest->name : "-", file_time(info.oldest),
                     info.newest ? info.newest->name : "-", file_time(info.newest), archiver});
   }
-  out.document(ref ? j.at(0) : j);
+  out.document(ref && j.size() == 1 ? j[0] : j);
   out.table({"BRANCH", "SEGMENTS", "SIZE", "OLDEST", "OLDEST TIME", "NEWEST", "NEWEST TIME", "ARCHIVER"}, rows);
   if (failing) out.line("\nThe archiver has failed: see the branch log (pgd branch get shows log_file).");
   return {};

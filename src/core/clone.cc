@@ -131,21 +131,21 @@ Result<ClonePoints> clone_with_checkpoint(Context& ctx, Timings& t, const std::s
   TRY_ASSIGN(auto session, source_session(ctx, source));
   ClonePoints points;
   TRY(timed(ctx, t, subject, "checkpoint", [&]() -> Status {
-    TRY_ASSIGN(auto rows, session->query(k_idle_source_sql));
-    if (rows.at(0).at(1) != "t") {
-      TRY(session->exec("CHECKPOINT"));
-      TRY_ASSIGN(rows, session->query("SELECT redo_lsn FROM pg_control_checkpoint()"));
-    }
-    points.redo_lsn = rows.at(0).at(0);
+    TRY_ASSIGN(auto idle, session->query_row(k_idle_source_sql, 2));
+    points.redo_lsn = idle[0];
+    if (idle[1] == "t") return {};
+    TRY(session->exec("CHECKPOINT"));
+    TRY_ASSIGN(auto redo, session->query_row("SELECT redo_lsn FROM pg_control_checkpoint()", 1));
+    points.redo_lsn = redo[0];
     return {};
   }));
   TRY(op.step("checkpointed"));
   TRY(timed(ctx, t, subject, "snapshot", [&] {
     return clone_then(ctx, source.volume, target, access, [&]() -> Status {
       // Read after the clone: past the end of every WAL record it holds.
-      TRY_ASSIGN(auto rows, session->query("SELECT pg_current_wal_lsn(), pg_current_wal_insert_lsn()"));
-      points.end_lsn = rows.at(0).at(0);
-      return drop_recycled_wal(ctx.storage.path(target), rows.at(0).at(1));
+      TRY_ASSIGN(auto lsns, session->query_row("SELECT pg_current_wal_lsn(), pg_current_wal_insert_lsn()", 2));
+      points.end_lsn = lsns[0];
+      return drop_recycled_wal(ctx.storage.path(target), lsns[1]);
     });
   }));
   TRY(record_cloned(ctx, op, target));
@@ -158,23 +158,23 @@ Result<ClonePoints> clone_during_backup(Context& ctx, Timings& t, const std::str
   TRY_ASSIGN(auto session, source_session(ctx, source));
   ClonePoints points;
   TRY(timed(ctx, t, subject, "checkpoint", [&]() -> Status {
-    TRY_ASSIGN(auto rows, session->query(backup_start_sql(source.pg_version)));
-    points.redo_lsn = rows.at(0).at(0);
+    TRY_ASSIGN(auto start, session->query_row(backup_start_sql(source.pg_version), 1));
+    points.redo_lsn = start[0];
     return {};
   }));
   TRY(op.step("checkpointed"));
   TRY(timed(ctx, t, subject, "snapshot", [&] {
     return clone_then(ctx, source.volume, target, access, [&]() -> Status {
-      TRY_ASSIGN(auto rows, session->query(backup_stop_sql(source.pg_version)));
-      points.end_lsn = rows.at(0).at(0);
-      const std::string& label = rows.at(0).at(1);
+      TRY_ASSIGN(auto stop, session->query_row(backup_stop_sql(source.pg_version), 2));
+      points.end_lsn = stop[0];
+      const std::string& label = stop[1];
       TRY(ctx.storage.clone_dir(source.volume, target, "pg_wal"));
       std::string data_dir = ctx.storage.path(target);
       TRY(check_backup_wal(data_dir, label, points.end_lsn));
       TRY(write_backup_label(data_dir, label));
       // Read after pg_wal's second clone: past the end of every record it holds.
-      TRY_ASSIGN(auto insert, session->query("SELECT pg_current_wal_insert_lsn()"));
-      return drop_recycled_wal(data_dir, insert.at(0).at(0));
+      TRY_ASSIGN(auto insert, session->query_row("SELECT pg_current_wal_insert_lsn()", 1));
+      return drop_recycled_wal(data_dir, insert[0]);
     });
   }));
   TRY(record_cloned(ctx, op, target));

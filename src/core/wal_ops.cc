@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "base/parse.h"
 #include "core/branches.h"
 #include "core/secrets.h"
 #include "os/fs.h"
@@ -46,9 +47,11 @@ Result<ArchiverStats> archiver_stats(Context& ctx, const BranchRecord& b) {
                             "coalesce(last_archived_time::text, ''), failed_count, "
                             "coalesce(last_failed_wal, ''), coalesce(last_failed_time::text, '') "
                             "FROM pg_stat_archiver"));
-  if (rows.empty() || rows[0].size() < 6) return fail("pg_stat_archiver: no row");
-  const auto& r = rows[0];
-  return ArchiverStats{std::stoll(r[0]), r[1], r[2], std::stoll(r[3]), r[4], r[5]};
+  TRY_ASSIGN(auto r, pg::first_row(rows, 6, "pg_stat_archiver"));
+  auto archived = parse_number<int64_t>(r[0]), failed = parse_number<int64_t>(r[3]);
+  if (!archived || !failed)
+    return fail(fmt::format("pg_stat_archiver: unexpected counts '{}', '{}'", r[0], r[3]));
+  return ArchiverStats{*archived, r[1], r[2], *failed, r[4], r[5]};
 }
 
 }  // namespace
@@ -95,17 +98,20 @@ Result<WalCleanup> wal_cleanup(Context& ctx, const BranchRecord& b, int days, Dr
 Result<std::string> seal_archive(Context& ctx, const BranchRecord& b) {
   TRY_ASSIGN(std::string password, load_password(ctx.paths, b.project));
   Instance in = instance_for(ctx, b);
-  TRY_ASSIGN(auto end, ctx.postgres.query(in, password, "SELECT pg_current_wal_lsn()"));
+  const char* end_sql = "SELECT pg_current_wal_lsn()";
+  TRY_ASSIGN(auto end_rows, ctx.postgres.query(in, password, end_sql));
+  TRY_ASSIGN(auto end, pg::first_row(end_rows, 1, end_sql));
   TRY(ctx.postgres.query(in, password, "SELECT pg_current_xact_id()"));
   // pg_switch_wal returns a position just past the segment it closed. Its
   // segment is marked .ready synchronously; the archiver removes the mark once
   // the archive command succeeded.
-  TRY_ASSIGN(auto rows, ctx.postgres.query(in, password,
-                                           "SELECT pg_walfile_name(pg_switch_wal() - 1)"));
-  std::string segment = rows.at(0).at(0);
+  const char* switch_sql = "SELECT pg_walfile_name(pg_switch_wal() - 1)";
+  TRY_ASSIGN(auto rows, ctx.postgres.query(in, password, switch_sql));
+  TRY_ASSIGN(auto switched, pg::first_row(rows, 1, switch_sql));
+  const std::string& segment = switched[0];
   std::string ready = in.data_dir + "/pg_wal/archive_status/" + segment + ".ready";
   for (int i = 0; i < 3000; ++i) {  // up to 60 s
-    if (!os::exists(ready)) return end.at(0).at(0);
+    if (!os::exists(ready)) return end[0];
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   TRY_ASSIGN(auto stats, archiver_stats(ctx, b));

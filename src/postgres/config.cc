@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "base/parse.h"
+
 namespace pgd::pg {
 
 std::string conf_quote(const std::string& value) {
@@ -39,14 +41,9 @@ std::optional<pid_t> parse_postmaster_pid(const std::string& content) {
   std::istringstream in(content);
   std::string first;
   if (!std::getline(in, first) || first.empty()) return std::nullopt;
-  try {
-    size_t used = 0;
-    long pid = std::stol(first, &used);
-    if (used != first.size() || pid <= 0) return std::nullopt;
-    return static_cast<pid_t>(pid);
-  } catch (...) {
-    return std::nullopt;
-  }
+  auto pid = parse_number<pid_t>(first);
+  if (!pid || *pid <= 0) return std::nullopt;
+  return pid;
 }
 
 std::optional<pid_t> postmaster_pid_for(const std::string& content, const std::string& data_dir) {
@@ -62,14 +59,9 @@ std::optional<int64_t> postmaster_start_time(const std::string& content) {
   std::string line;
   for (int i = 0; i < 3; ++i)
     if (!std::getline(in, line)) return std::nullopt;
-  try {
-    size_t used = 0;
-    long long t = std::stoll(line, &used);
-    if (used != line.size() || t <= 0) return std::nullopt;
-    return t;
-  } catch (...) {
-    return std::nullopt;
-  }
+  auto t = parse_number<int64_t>(line);
+  if (!t || *t <= 0) return std::nullopt;
+  return t;
 }
 
 bool postmaster_ready(const std::string& content) {

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "base/parse.h"
 #include "base/scope_guard.h"
 #include "os/clock.h"
 #include "os/fs.h"
@@ -51,8 +52,8 @@ std::vector<int> NativePostgres::installed_versions() {
   std::vector<int> versions;
   auto names = os::list_names(m_bin_root);  // none installed: no versions
   for (const auto& name : names ? *names : std::vector<std::string>{}) {
-    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-    if (os::exists(bin(std::stoi(name), "postgres"))) versions.push_back(std::stoi(name));
+    auto version = parse_number<int>(name);
+    if (version && os::exists(bin(*version, "postgres"))) versions.push_back(*version);
   }
   std::sort(versions.begin(), versions.end());
   return versions;

@@ -15,6 +15,18 @@ std::string trimmed(const char* s) {
 
 }  // namespace
 
+Result<Row> first_row(const Rows& rows, size_t columns, const std::string& sql) {
+  if (rows.empty() || rows[0].size() < columns)
+    return fail(fmt::format("{}: expected a row of {} value(s), got {}", sql, columns,
+                            rows.empty() ? "no row" : fmt::format("{} value(s)", rows[0].size())));
+  return rows[0];
+}
+
+Result<Row> Session::query_row(const std::string& sql, size_t columns) {
+  TRY_ASSIGN(Rows rows, query(sql));
+  return first_row(rows, columns, sql);
+}
+
 void Connection::Closer::operator()(pg_conn* c) const { PQfinish(c); }
 
 Result<Connection> Connection::open(const ConnectParams& p) {

@@ -21,7 +21,12 @@ struct ConnectParams {
   int connect_timeout_s = 10;
 };
 
-using Rows = std::vector<std::vector<std::string>>;
+using Row = std::vector<std::string>;
+using Rows = std::vector<Row>;
+
+// The first row of `rows` when it has at least `columns` values; otherwise an
+// error naming `sql` (a server that answered unexpectedly, never an exception).
+Result<Row> first_row(const Rows& rows, size_t columns, const std::string& sql);
 
 // One session with a server: work that spans several statements (an online
 // backup starts and stops on the same session) or must not pay for a new
@@ -32,6 +37,8 @@ class Session {
   virtual ~Session() = default;
   virtual Result<Rows> query(const std::string& sql) = 0;
   virtual Status exec(const std::string& sql) = 0;
+  // query() + first_row(): one row of at least `columns` values.
+  Result<Row> query_row(const std::string& sql, size_t columns);
 };
 
 class Connection : public Session {

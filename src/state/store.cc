@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "base/parse.h"
+#include "state/migrations.h"
 #include "state/port_allocator.h"
 
 namespace pgd {
@@ -14,58 +16,14 @@ namespace {
 
 constexpr int k_busy_timeout_ms = 60'000;
 
-// Each entry moves the schema from version i to i+1.
-const char* const k_migrations[] = {
-    R"sql(
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE projects (
-  name TEXT PRIMARY KEY,
-  pg_version INTEGER NOT NULL,
-  created_at TEXT NOT NULL
-);
-CREATE TABLE branches (
-  project TEXT NOT NULL REFERENCES projects(name),
-  name TEXT NOT NULL,
-  parent TEXT,
-  port INTEGER NOT NULL UNIQUE,
-  state TEXT NOT NULL,
-  volume TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  pg_version INTEGER NOT NULL,
-  PRIMARY KEY (project, name)
-);
-)sql",
-    R"sql(
-CREATE TABLE snapshots (
-  id TEXT PRIMARY KEY,
-  project TEXT NOT NULL,
-  branch TEXT NOT NULL,
-  label TEXT,
-  created_us INTEGER NOT NULL,
-  lsn TEXT NOT NULL,
-  redo_lsn TEXT NOT NULL,
-  volume TEXT NOT NULL,
-  size_bytes INTEGER NOT NULL,
-  FOREIGN KEY (project, branch) REFERENCES branches(project, name),
-  UNIQUE (project, branch, label)
-);
-)sql",
-    R"sql(
-CREATE TABLE intents (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  op TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  step TEXT NOT NULL,
-  started_at TEXT NOT NULL,
-  pid INTEGER NOT NULL
-);
-)sql",
-};
 
-// A prepared statement that finalizes itself; binds by position from 1.
+// A prepared statement that finalizes itself; binds by position from 1. One
+// that failed to prepare fails its step() with the prepare's code, so the
+// failure reaches the caller's check and sqlite3_errmsg still names it.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const std::string& sql) { sqlite3_prepare_v2(db, sql.c_str(), -1, &m_s, nullptr); }
+  Stmt(sqlite3* db, const std::string& sql)
+      : m_prepare_rc(sqlite3_prepare_v2(db, sql.c_str(), -1, &m_s, nullptr)) {}
   ~Stmt() { sqlite3_finalize(m_s); }
   bool ok() const { return m_s != nullptr; }
   Stmt& bind(int i, const std::string& v) {
@@ -81,7 +39,10 @@ class Stmt {
     sqlite3_bind_null(m_s, i);
     return *this;
   }
-  int step() { return sqlite3_step(m_s); }
+  int step() {
+    if (!m_s) return m_prepare_rc == SQLITE_OK ? SQLITE_MISUSE : m_prepare_rc;
+    return sqlite3_step(m_s);
+  }
   std::string text(int col) const {
     auto p = sqlite3_column_text(m_s, col);
     return p ? reinterpret_cast<const char*>(p) : "";
@@ -94,7 +55,15 @@ class Stmt {
 
  private:
   sqlite3_stmt* m_s = nullptr;
+  int m_prepare_rc = SQLITE_OK;
 };
+
+// A duplicate key, as opposed to any other constraint (a foreign key, NOT NULL).
+bool is_duplicate(sqlite3* db, int rc) {
+  if (rc != SQLITE_CONSTRAINT) return false;
+  int ext = sqlite3_extended_errcode(db);
+  return ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE;
+}
 
 const char* k_branch_columns = "project, name, parent, port, state, volume, created_at, pg_version";
 
@@ -177,34 +146,48 @@ Status Store::migrate() {
     Stmt s(m_db, "PRAGMA user_version");
     if (!s.ok() || s.step() != SQLITE_ROW) return fail(error("read schema version"));
     int version = static_cast<int>(s.integer(0));
-    int latest = static_cast<int>(std::size(k_migrations));
+    const auto& migrations = schema_migrations();
+    int latest = static_cast<int>(migrations.size());
     if (version > latest)
       return fail(fmt::format("state {}: schema version {} is newer than this pgd knows ({}); "
                               "upgrade pgd", m_path, version, latest));
     for (int v = version; v < latest; ++v) {
-      TRY(exec(k_migrations[v]));
+      TRY(exec(migrations[v]));
       TRY(exec(fmt::format("PRAGMA user_version = {}", v + 1)));
     }
     return {};
   });
 }
 
+Result<std::optional<std::string>> Store::meta(const std::string& key) {
+  Stmt q(m_db, "SELECT value FROM meta WHERE key = ?");
+  q.bind(1, key);
+  int rc = q.step();
+  if (rc == SQLITE_DONE) return std::optional<std::string>{};
+  if (rc != SQLITE_ROW) return fail(error("read " + key));
+  return std::optional<std::string>(q.text(0));
+}
+
 Result<std::optional<PoolConfig>> Store::pool() {
-  auto get = [&](const std::string& key) -> std::optional<std::string> {
-    Stmt q(m_db, "SELECT value FROM meta WHERE key = ?");
-    q.bind(1, key);
-    if (q.step() != SQLITE_ROW) return std::nullopt;
-    return q.text(0);
-  };
-  auto mode = get("pool.mode");
+  TRY_ASSIGN(auto mode, meta("pool.mode"));
   if (!mode) return std::optional<PoolConfig>{};
   PoolConfig p;
   p.mode = *mode;
-  p.kind = get("pool.kind").value_or("btrfs");
-  p.pool_file = get("pool.file").value_or("");
-  p.mount_point = get("pool.mount_point").value_or("");
-  p.size_bytes = std::stoull(get("pool.size_bytes").value_or("0"));
-  p.pg_user = get("pool.pg_user").value_or("");
+  TRY_ASSIGN(auto kind, meta("pool.kind"));
+  TRY_ASSIGN(auto file, meta("pool.file"));
+  TRY_ASSIGN(auto mount_point, meta("pool.mount_point"));
+  TRY_ASSIGN(auto size, meta("pool.size_bytes"));
+  TRY_ASSIGN(auto pg_user, meta("pool.pg_user"));
+  p.kind = kind.value_or("btrfs");  // recorded before XFS existed
+  p.pool_file = file.value_or("");
+  p.mount_point = mount_point.value_or("");
+  p.pg_user = pg_user.value_or("");
+  auto bytes = parse_number<uint64_t>(size.value_or("0"));
+  if (!bytes)
+    return fail(fmt::format("state {}: the pool's record is damaged (pool.size_bytes = '{}'); "
+                            "run 'pgd setup' with the pool's options to record it again",
+                            m_path, *size));
+  p.size_bytes = *bytes;
   return std::optional<PoolConfig>(p);
 }
 
@@ -227,7 +210,9 @@ Status Store::save_pool(const PoolConfig& p) {
 Result<int> Store::allocate_port(const PortProbe& port_free) {
   std::set<int> used;
   Stmt s(m_db, "SELECT port FROM branches");
-  while (s.step() == SQLITE_ROW) used.insert(static_cast<int>(s.integer(0)));
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) used.insert(static_cast<int>(s.integer(0)));
+  if (rc != SQLITE_DONE) return fail(error("read the ports in use"));
   auto port = pick_port(used, port_free);
   if (!port)
     return fail(fmt::format("no free port between {} and {}: delete unused branches",
@@ -241,7 +226,7 @@ Status Store::insert_branch(const BranchRecord& b) {
   s.bind(1, b.project).bind(2, b.name).bind(3, b.parent).bind(4, b.port);
   s.bind(5, to_string(b.state)).bind(6, b.volume).bind(7, b.created_at).bind(8, b.pg_version);
   int rc = s.step();
-  if (rc == SQLITE_CONSTRAINT)
+  if (is_duplicate(m_db, rc))
     return fail(ErrorKind::Conflict, fmt::format("branch '{}' already exists", b.full_name()));
   if (rc != SQLITE_DONE) return fail(error("insert branch " + b.full_name()));
   return {};
@@ -253,7 +238,7 @@ Result<BranchRecord> Store::insert_project(const ProjectRecord& project, BranchR
     Stmt s(m_db, "INSERT INTO projects (name, pg_version, created_at) VALUES (?, ?, ?)");
     s.bind(1, project.name).bind(2, project.pg_version).bind(3, project.created_at);
     int rc = s.step();
-    if (rc == SQLITE_CONSTRAINT)
+    if (is_duplicate(m_db, rc))
       return fail(ErrorKind::Conflict, fmt::format("project '{}' already exists", project.name));
     if (rc != SQLITE_DONE) return fail(error("insert project " + project.name));
     TRY_ASSIGN(main.port, allocate_port(port_free));
@@ -275,8 +260,10 @@ Result<std::optional<ProjectRecord>> Store::project(const std::string& name) {
 Result<std::vector<ProjectRecord>> Store::projects() {
   Stmt s(m_db, "SELECT name, pg_version, created_at FROM projects ORDER BY name");
   std::vector<ProjectRecord> out;
-  while (s.step() == SQLITE_ROW)
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW)
     out.push_back(ProjectRecord{s.text(0), static_cast<int>(s.integer(1)), s.text(2)});
+  if (rc != SQLITE_DONE) return fail(error("list projects"));
   return out;
 }
 
@@ -365,7 +352,7 @@ Status Store::insert_snapshot(const SnapshotRecord& r) {
   s.bind(1, r.id).bind(2, r.project).bind(3, r.branch).bind(4, r.label).bind(5, r.created_us);
   s.bind(6, r.lsn).bind(7, r.redo_lsn).bind(8, r.volume).bind(9, static_cast<int64_t>(r.size_bytes));
   int rc = s.step();
-  if (rc == SQLITE_CONSTRAINT)
+  if (is_duplicate(m_db, rc))
     return fail(ErrorKind::Conflict,
                 fmt::format("branch '{}' already has a snapshot labelled '{}'", r.branch_name(),
                             r.label.value_or("")));

@@ -32,6 +32,7 @@ class Store {
   // command that leaves it unchanged changed no record.
   int64_t changes() const;
 
+  // The recorded pool; nullopt when none is. A damaged record is an error.
   Result<std::optional<PoolConfig>> pool();
   Status save_pool(const PoolConfig& pool);
 
@@ -69,6 +70,7 @@ class Store {
   Result<std::vector<IntentRecord>> intents();
 
  private:
+  Result<std::optional<std::string>> meta(const std::string& key);
   explicit Store(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
   Status migrate();
   Status exec(const std::string& sql);

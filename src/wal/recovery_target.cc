@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "base/parse.h"
 #include "base/time_format.h"
 #include "base/names.h"
 #include "wal/wal_names.h"
@@ -19,7 +20,9 @@ std::optional<int64_t> parse_relative_us(const std::string& text) {
   std::smatch m;
   if (!std::regex_match(text, m, words) && !std::regex_match(text, m, dash)) return std::nullopt;
   if (m[1].str().size() > 9) return std::nullopt;
-  int64_t n = std::stoll(m[1].str());
+  auto parsed = parse_number<int64_t>(m[1].str());
+  if (!parsed) return std::nullopt;
+  int64_t n = *parsed;
   char unit = m[2].str()[0];
   int64_t seconds = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : 86400;
   return n * seconds * 1'000'000;

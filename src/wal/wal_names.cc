@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "base/parse.h"
+
 namespace pgd::wal {
 namespace {
 
@@ -23,7 +25,9 @@ std::optional<uint64_t> parse_lsn(const std::string& text) {
   if (slash == std::string::npos) return std::nullopt;
   std::string hi = text.substr(0, slash), lo = text.substr(slash + 1);
   if (!all_hex(hi) || !all_hex(lo) || hi.size() > 8 || lo.size() > 8) return std::nullopt;
-  return (std::stoull(hi, nullptr, 16) << 32) | std::stoull(lo, nullptr, 16);
+  auto h = parse_number<uint64_t>(hi, 16), l = parse_number<uint64_t>(lo, 16);
+  if (!h || !l) return std::nullopt;
+  return (*h << 32) | *l;
 }
 
 std::string format_lsn(uint64_t lsn) {
@@ -33,10 +37,12 @@ std::string format_lsn(uint64_t lsn) {
 std::optional<SegmentName> parse_segment_name(const std::string& name) {
   if (name.size() != 24 || !all_hex(name)) return std::nullopt;
   SegmentName s;
-  s.timeline = static_cast<uint32_t>(std::stoul(name.substr(0, 8), nullptr, 16));
-  uint64_t log = std::stoull(name.substr(8, 8), nullptr, 16);
-  uint64_t seg = std::stoull(name.substr(16, 8), nullptr, 16);
-  s.segno = log * k_segments_per_xlogid + seg;
+  auto timeline = parse_number<uint32_t>(std::string_view(name).substr(0, 8), 16);
+  auto log = parse_number<uint64_t>(std::string_view(name).substr(8, 8), 16);
+  auto seg = parse_number<uint64_t>(std::string_view(name).substr(16, 8), 16);
+  if (!timeline || !log || !seg) return std::nullopt;
+  s.timeline = *timeline;
+  s.segno = *log * k_segments_per_xlogid + *seg;
   return s;
 }
 

@@ -1,4 +1,5 @@
 #include "base/names.h"
+#include "base/parse.h"
 
 #include <gtest/gtest.h>
 
@@ -69,6 +70,21 @@ TEST(FormatBytes, UsesBinaryUnits) {
   EXPECT_EQ(format_bytes(512), "512 B");
   EXPECT_EQ(format_bytes(1536), "1.5 KiB");
   EXPECT_EQ(format_bytes(20ULL << 30), "20.0 GiB");
+}
+
+}  // namespace
+}  // namespace pgd
+
+namespace pgd {
+namespace {
+
+TEST(ParseNumber, TakesTheWholeTextOrNothing) {
+  EXPECT_EQ(parse_number<int>("15"), 15);
+  EXPECT_EQ(parse_number<uint64_t>("FF", 16), 255u);
+  EXPECT_FALSE(parse_number<int>(""));
+  EXPECT_FALSE(parse_number<int>("15x"));
+  EXPECT_FALSE(parse_number<uint32_t>("-1"));
+  EXPECT_FALSE(parse_number<int>("99999999999"));  // does not fit: no exception
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "state/store.h"
 
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <gtest/gtest.h>
@@ -27,6 +28,14 @@ class StoreTest : public ::testing::Test {
     BranchRecord main = branch("main");
     main.parent.reset();
     ASSERT_TRUE(store->insert_project({"p", 15, "2026-01-01T00:00:00.000Z"}, main, all_free));
+  }
+  // Damages the database behind the store's back, as another program or a
+  // disk error could.
+  void damage(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir.path() + "/state.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
   }
   std::function<bool(int)> all_free = [](int) { return true; };
   test::TempDir dir;
@@ -85,6 +94,44 @@ TEST_F(StoreTest, DeleteProjectRemovesItsBranches) {
   ASSERT_TRUE(store->delete_project("p"));
   EXPECT_TRUE(store->branches()->empty());
   EXPECT_TRUE(store->projects()->empty());
+}
+
+TEST_F(StoreTest, ADamagedPoolRecordIsAnErrorNotNoPool) {
+  ASSERT_TRUE(store->save_pool({"btrfs", "file", "/i.img", "/m", 1 << 30, "pgd"}));
+  damage("UPDATE meta SET value = 'lots' WHERE key = 'pool.size_bytes'");
+  auto pool = store->pool();
+  ASSERT_FALSE(pool);
+  EXPECT_NE(pool.error().message.find("the pool's record is damaged (pool.size_bytes = 'lots')"),
+            std::string::npos);
+}
+
+TEST_F(StoreTest, AnUnreadablePoolRecordIsAnErrorNotNoPool) {
+  damage("DROP TABLE meta");
+  auto pool = store->pool();
+  ASSERT_FALSE(pool);
+  EXPECT_NE(pool.error().message.find("no such table: meta"), std::string::npos);
+}
+
+TEST_F(StoreTest, ListingProjectsFailsInsteadOfReturningNone) {
+  damage("PRAGMA foreign_keys = OFF; DROP TABLE projects");
+  auto projects = store->projects();
+  ASSERT_FALSE(projects);
+  EXPECT_NE(projects.error().message.find("list projects: no such table: projects"), std::string::npos);
+}
+
+TEST_F(StoreTest, ReservingFailsWhenThePortsInUseCannotBeRead) {
+  damage("ALTER TABLE branches RENAME COLUMN port TO p0rt");
+  auto r = store->reserve_branch(branch("a"), all_free);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("no such column: port"), std::string::npos);
+}
+
+TEST_F(StoreTest, AForeignKeyFailureIsNotReportedAsADuplicate) {
+  SnapshotRecord s{"s1", "p", "nobranch", std::string("before"), 1, "0/1", "0/1", "p/x@s1", 0};
+  auto r = store->insert_snapshot(s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::Failure);
+  EXPECT_NE(r.error().message.find("FOREIGN KEY constraint failed"), std::string::npos);
 }
 
 }  // namespace

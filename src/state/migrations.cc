@@ -1,0 +1,58 @@
+#include "state/migrations.h"
+
+namespace pgd {
+namespace {
+
+// Each entry moves the schema from version i to i+1.
+const std::vector<const char*> k_migrations = {
+    R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE projects (
+  name TEXT PRIMARY KEY,
+  pg_version INTEGER NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE branches (
+  project TEXT NOT NULL REFERENCES projects(name),
+  name TEXT NOT NULL,
+  parent TEXT,
+  port INTEGER NOT NULL UNIQUE,
+  state TEXT NOT NULL,
+  volume TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  pg_version INTEGER NOT NULL,
+  PRIMARY KEY (project, name)
+);
+)sql",
+    R"sql(
+CREATE TABLE snapshots (
+  id TEXT PRIMARY KEY,
+  project TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  label TEXT,
+  created_us INTEGER NOT NULL,
+  lsn TEXT NOT NULL,
+  redo_lsn TEXT NOT NULL,
+  volume TEXT NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  FOREIGN KEY (project, branch) REFERENCES branches(project, name),
+  UNIQUE (project, branch, label)
+);
+)sql",
+    R"sql(
+CREATE TABLE intents (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  op TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  step TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  pid INTEGER NOT NULL
+);
+)sql",
+};
+
+}  // namespace
+
+const std::vector<const char*>& schema_migrations() { return k_migrations; }
+
+}  // namespace pgd
