@@ -114,7 +114,7 @@ Status run_password(const BranchOptions& o, Env& env, const Output& out) {
   TRY_ASSIGN(BranchRef ref, parse_branch_ref(o.ref));
   TRY_ASSIGN(Context * ctx, env.context());
   TRY_ASSIGN(BranchRecord branch, require_branch(*ctx, ref));
-  TRY_ASSIGN(std::string password, load_password(ctx->paths, branch.project));
+  TRY_ASSIGN(std::string password, load_password(ctx->files, ctx->paths, branch.project));
   out.document({{"name", ref.full()}, {"user", k_superuser}, {"password", password}});
   out.line(password);
   return {};
@@ -135,7 +135,7 @@ Status run_connect(const BranchOptions& o, Env& env, const Output&) {
   TRY_ASSIGN(BranchRef ref, parse_branch_ref(o.ref));
   TRY_ASSIGN(Context * ctx, env.context());
   TRY_ASSIGN(BranchRecord branch, require_branch(*ctx, ref));
-  TRY_ASSIGN(std::string password, load_password(ctx->paths, branch.project));
+  TRY_ASSIGN(std::string password, load_password(ctx->files, ctx->paths, branch.project));
   std::vector<std::string> args{"psql", "--host", k_host, "--port", std::to_string(branch.port),
                                 "--username", k_superuser, "--dbname", k_database};
   args.insert(args.end(), o.psql_args.begin(), o.psql_args.end());

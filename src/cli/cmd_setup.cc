@@ -21,7 +21,7 @@ nlohmann::json pool_json(const PoolConfig& p) {
 Status run_detach(Env& env, const Output& out) {
   TRY_ASSIGN(PoolConfig pool, env.pool());
   TRY_ASSIGN(Context * ctx, env.context());
-  TRY_ASSIGN(auto actions, detach_pool(*ctx, pool));
+  TRY_ASSIGN(auto actions, detach_pool(*ctx, env.host(), pool));
   if (out.json()) out.document({{"detached", true}, {"actions", actions}});
   for (const auto& a : actions) out.line(a);
   out.line("Pool detached; 'pgd setup' re-attaches it and 'pgd start --all' restarts branches.");
@@ -39,7 +39,8 @@ Status run_setup(const SetupOptions& o, Env& env, const Output& out) {
   }
   req.pg_user = o.pg_user;
   TRY_ASSIGN(Store * store, env.store());
-  TRY_ASSIGN(SetupDone done, setup_pool(env.paths(), *store, req));
+  SetupEnv setup{env.paths(), *store, env.files(), env.host()};
+  TRY_ASSIGN(SetupDone done, setup_pool(setup, req));
   if (out.json()) {
     out.document({{"pool", pool_json(done.pool)}, {"actions", done.actions}, {"home", env.paths().home}});
     return {};

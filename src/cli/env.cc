@@ -47,9 +47,9 @@ Result<Context*> Env::context() {
   TRY_ASSIGN(m_storage, open_storage(pool.kind, pool.mount_point,
                                      cow && std::string(cow) == "always" ? CopyOnWrite::Always
                                                                          : CopyOnWrite::AfterSnapshotOnly));
-  TRY_ASSIGN(os::OsUser user, postgres_user(pool));
+  TRY_ASSIGN(os::OsUser user, postgres_user(m_host, pool));
   m_postgres = std::make_unique<NativePostgres>(user, m_paths.tmp_dir());
-  m_context.reset(new Context{m_paths, *m_store, *m_storage, *m_postgres, m_clock,
+  m_context.reset(new Context{m_paths, *m_store, *m_storage, *m_postgres, m_clock, m_files, m_processes,
                               os::tcp_port_free, m_progress});
   return m_context.get();
 }

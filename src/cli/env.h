@@ -6,7 +6,10 @@
 #include <memory>
 #include <optional>
 
+#include "cli/real_host.h"
 #include "core/context.h"
+#include "os/files.h"
+#include "os/processes.h"
 
 namespace pgd::cli {
 
@@ -21,6 +24,8 @@ class Env {
   Result<PoolConfig> pool();
   // A full context: store, storage, Postgres runner. REQUIRES: pgd is set up.
   Result<Context*> context();
+  Host& host() { return m_host; }
+  os::Files& files() { return m_files; }
   // Where use cases report phases as they happen; set before context().
   void set_progress(Progress* progress) { m_progress = progress; }
   // Rewrites pgd's block in the libpq service and password files when this
@@ -32,6 +37,9 @@ class Env {
  private:
   Paths m_paths;
   os::RealClock m_clock;
+  os::RealFiles m_files;
+  os::RealProcesses m_processes;
+  RealHost m_host;
   std::unique_ptr<Store> m_store;
   std::unique_ptr<StorageBackend> m_storage;
   std::unique_ptr<PostgresRunner> m_postgres;

@@ -35,7 +35,7 @@ nlohmann::json branch_json(Context& ctx, const BranchRecord& b, bool with_size) 
       {"uri", connection_uri(b)},
       {"created_at", b.created_at},
       {"uptime_s", uptime_json(ctx, in)},
-      {"ssl_root_cert", has_certificates(ctx.paths, b.project)
+      {"ssl_root_cert", has_certificates(ctx.files, ctx.paths, b.project)
                             ? nlohmann::json(ca_cert_path(ctx.paths, b.project))
                             : nlohmann::json(nullptr)},
       {"service", b.project + "-" + b.name},

@@ -16,9 +16,9 @@ namespace pgd {
 namespace {
 
 std::vector<std::pair<std::string, std::string>> with_tls(
-    std::vector<std::pair<std::string, std::string>> settings, const Paths& paths,
-    const std::string& project) {
-  auto tls = tls_settings(paths, project);
+    std::vector<std::pair<std::string, std::string>> settings, os::Files& files,
+    const Paths& paths, const std::string& project) {
+  auto tls = tls_settings(files, paths, project);
   settings.insert(settings.end(), tls.begin(), tls.end());
   return settings;
 }
@@ -32,7 +32,7 @@ Instance instance_for(const Context& ctx, const BranchRecord& b) {
                   b.port,
                   ctx.paths.socket_dir(b.port),
                   ctx.paths.log_file(b.project, b.name),
-                  with_tls(archive_settings(ctx.paths, b), ctx.paths, b.project)};
+                  with_tls(archive_settings(ctx.paths, b), ctx.files, ctx.paths, b.project)};
 }
 
 void warn_if_failed(Context& ctx, const Status& status, const std::string& what) {
@@ -173,9 +173,9 @@ Status destroy_branch(Context& ctx, const BranchRecord& b, Operation* op) {
   TRY(step("snapshots-deleted"));
   TRY(ctx.storage.destroy(b.volume));
   TRY(step("volume-destroyed"));
-  TRY(os::remove_tree(ctx.paths.wal_dir(b.project, b.name)));
-  TRY(os::remove_file(in.log_path));
-  TRY(os::remove_tree(in.socket_dir));
+  TRY(ctx.files.remove_tree(ctx.paths.wal_dir(b.project, b.name)));
+  TRY(ctx.files.remove_file(in.log_path));
+  TRY(ctx.files.remove_tree(in.socket_dir));
   return ctx.store.delete_branch(b.project, b.name);
 }
 

@@ -17,10 +17,10 @@ Result<std::vector<ClientEntry>> client_entries(Context& ctx) {
     std::string service = b.project + "-" + b.name;
     if (!taken.insert(service).second) continue;
     if (!passwords.count(b.project)) {
-      TRY_ASSIGN(passwords[b.project], load_password(ctx.paths, b.project));
+      TRY_ASSIGN(passwords[b.project], load_password(ctx.files, ctx.paths, b.project));
     }
     ClientEntry e{service, "127.0.0.1", b.port, "postgres", "postgres", passwords[b.project], "", ""};
-    if (has_certificates(ctx.paths, b.project)) {
+    if (has_certificates(ctx.files, ctx.paths, b.project)) {
       e.sslmode = "verify-full";
       e.sslrootcert = ca_cert_path(ctx.paths, b.project);
     }

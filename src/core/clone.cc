@@ -1,14 +1,11 @@
 #include "core/clone.h"
 
-#include <sys/stat.h>
-
 #include <functional>
 
 #include <fmt/format.h>
 
 #include "base/scope_guard.h"
 #include "core/secrets.h"
-#include "os/fs.h"
 #include "wal/wal_names.h"
 
 namespace pgd {
@@ -28,13 +25,13 @@ std::string backup_stop_sql(int pg_version) {
 
 // Every segment from the backup's start to its end must be in the clone's
 // pg_wal: a source that recycled one meanwhile would make the clone useless.
-Status check_backup_wal(const std::string& data_dir, const std::string& label,
+Status check_backup_wal(os::Files& files, const std::string& data_dir, const std::string& label,
                         const std::string& end_lsn) {
   auto needed = wal::backup_segments(label, end_lsn);
   if (needed.empty())
     return fail(fmt::format("{}: unexpected backup label or end LSN '{}'", data_dir, end_lsn));
   for (const auto& name : needed)
-    if (!os::exists(data_dir + "/pg_wal/" + name))
+    if (!files.exists(data_dir + "/pg_wal/" + name))
       return fail(fmt::format("{}: WAL segment {} that the clone needs was recycled by the "
                               "source while it was cloned (heavy writes); try again",
                               data_dir, name));
@@ -42,12 +39,9 @@ Status check_backup_wal(const std::string& data_dir, const std::string& label,
 }
 
 // backup_label belongs to the Postgres user, like the rest of the data directory.
-Status write_backup_label(const std::string& data_dir, const std::string& label) {
-  struct stat st{};
-  if (::stat(data_dir.c_str(), &st) != 0)
-    return fail(fmt::format("{}: cannot read its owner", data_dir));
-  return os::write_file_atomic(data_dir + "/backup_label", label, 0600,
-                               std::make_pair(st.st_uid, st.st_gid));
+Status write_backup_label(os::Files& files, const std::string& data_dir, const std::string& label) {
+  TRY_ASSIGN(os::Owner owner, files.owner(data_dir));
+  return files.write_atomic(data_dir + "/backup_label", label, 0600, owner);
 }
 
 // Removes the clone's recycled WAL segments (wal::recycled_segments), given an
@@ -59,12 +53,12 @@ Status write_backup_label(const std::string& data_dir, const std::string& label)
 // does. (The one or two segments it recycles from before its redo point stay
 // shared: a short cost that keeps an idle branch small.)
 // An unreadable LSN removes nothing.
-Status drop_recycled_wal(const std::string& data_dir, const std::string& end_lsn) {
+Status drop_recycled_wal(os::Files& files, const std::string& data_dir, const std::string& end_lsn) {
   std::string dir = data_dir + "/pg_wal";
   auto end = wal::parse_lsn(end_lsn);
-  if (!end || !os::exists(dir)) return {};  // not a data directory: its start will say so
-  TRY_ASSIGN(auto names, os::list_names(dir));
-  for (const auto& name : wal::recycled_segments(names, *end)) TRY(os::remove_file(dir + "/" + name));
+  if (!end || !files.exists(dir)) return {};  // not a data directory: its start will say so
+  TRY_ASSIGN(auto names, files.list_names(dir));
+  for (const auto& name : wal::recycled_segments(names, *end)) TRY(files.remove_file(dir + "/" + name));
   return {};
 }
 
@@ -76,7 +70,7 @@ Status drop_recycled_wal_of_stopped(Context& ctx, const BranchRecord& source,
   clone.data_dir = ctx.storage.path(target);
   TRY_ASSIGN(auto control, ctx.postgres.control_data(clone));
   if (control["Database cluster state"] != "shut down") return {};
-  return drop_recycled_wal(clone.data_dir, control["Latest checkpoint location"]);
+  return drop_recycled_wal(ctx.files, clone.data_dir, control["Latest checkpoint location"]);
 }
 
 }  // namespace
@@ -101,7 +95,7 @@ Status clone_then(Context& ctx, const std::string& volume, const std::string& ta
 
 // A superuser session on the running source.
 Result<std::unique_ptr<pg::Session>> source_session(Context& ctx, const BranchRecord& source) {
-  TRY_ASSIGN(std::string password, load_password(ctx.paths, source.project));
+  TRY_ASSIGN(std::string password, load_password(ctx.files, ctx.paths, source.project));
   return ctx.postgres.connect(instance_for(ctx, source), password);
 }
 
@@ -145,7 +139,7 @@ Result<ClonePoints> clone_with_checkpoint(Context& ctx, Timings& t, const std::s
       // Read after the clone: past the end of every WAL record it holds.
       TRY_ASSIGN(auto lsns, session->query_row("SELECT pg_current_wal_lsn(), pg_current_wal_insert_lsn()", 2));
       points.end_lsn = lsns[0];
-      return drop_recycled_wal(ctx.storage.path(target), lsns[1]);
+      return drop_recycled_wal(ctx.files, ctx.storage.path(target), lsns[1]);
     });
   }));
   TRY(record_cloned(ctx, op, target));
@@ -170,11 +164,11 @@ Result<ClonePoints> clone_during_backup(Context& ctx, Timings& t, const std::str
       const std::string& label = stop[1];
       TRY(ctx.storage.clone_dir(source.volume, target, "pg_wal"));
       std::string data_dir = ctx.storage.path(target);
-      TRY(check_backup_wal(data_dir, label, points.end_lsn));
-      TRY(write_backup_label(data_dir, label));
+      TRY(check_backup_wal(ctx.files, data_dir, label, points.end_lsn));
+      TRY(write_backup_label(ctx.files, data_dir, label));
       // Read after pg_wal's second clone: past the end of every record it holds.
       TRY_ASSIGN(auto insert, session->query_row("SELECT pg_current_wal_insert_lsn()", 1));
-      return drop_recycled_wal(data_dir, insert[0]);
+      return drop_recycled_wal(ctx.files, data_dir, insert[0]);
     });
   }));
   TRY(record_cloned(ctx, op, target));

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "os/clock.h"
+#include "os/files.h"
+#include "os/processes.h"
 #include "postgres/postgres_runner.h"
 #include "state/model.h"
 #include "state/paths.h"
@@ -35,6 +37,8 @@ struct Context {
   StorageBackend& storage;
   PostgresRunner& postgres;
   os::Clock& clock;
+  os::Files& files;
+  os::Processes& processes;
   PortProbe port_free;
   Progress* progress = nullptr;  // may be null
   // What went wrong without failing the command (an undo or a cleanup that

@@ -1,38 +1,36 @@
 #include "core/operation.h"
 
 #include <signal.h>
-#include <unistd.h>
 
 #include <cstdlib>
 
 #include <fmt/format.h>
 
-#include "os/fs.h"
 
 namespace pgd {
 namespace {
 
-constexpr int k_lock_timeout_ms = 600'000;  // a PITR may replay for minutes
-
-void fault_hook(const std::string& op, const std::string& step) {
+// PGD_FAULT=op:step kills pgd there (the crash tests); the fake processes
+// record the kill instead of dying.
+void fault_hook(os::Processes& processes, const std::string& op, const std::string& step) {
   const char* fault = std::getenv("PGD_FAULT");
-  if (fault && op + ":" + step == fault) ::kill(::getpid(), SIGKILL);
+  if (fault && op + ":" + step == fault) ignore_error(processes.signal(processes.self(), SIGKILL), "we die");
 }
 
 }  // namespace
 
-Result<os::FileLock> lock_project(Context& ctx, const std::string& project) {
-  TRY(os::make_dirs(ctx.paths.home + "/locks", 0700));
-  return os::FileLock::acquire(ctx.paths.lock_file(project), fmt::format("project '{}'", project),
-                               k_lock_timeout_ms);
+Result<std::unique_ptr<os::Lock>> lock_project(Context& ctx, const std::string& project,
+                                               int timeout_ms) {
+  TRY(ctx.files.make_dirs(ctx.paths.home + "/locks", 0700));
+  return ctx.files.lock(ctx.paths.lock_file(project), fmt::format("project '{}'", project), timeout_ms);
 }
 
 Result<Operation> Operation::begin(Context& ctx, const std::string& op, const std::string& project,
                                    const std::string& subject) {
-  TRY_ASSIGN(os::FileLock lock, lock_project(ctx, project));
+  TRY_ASSIGN(auto lock, lock_project(ctx, project));
   Operation operation(ctx, std::move(lock), op);
-  TRY_ASSIGN(operation.m_intent, ctx.store.begin_intent(op, subject, ctx.clock.now_iso8601(), ::getpid()));
-  fault_hook(op, "begun");
+  TRY_ASSIGN(operation.m_intent, ctx.store.begin_intent(op, subject, ctx.clock.now_iso8601(), ctx.processes.self()));
+  fault_hook(ctx.processes, op, "begun");
   return operation;
 }
 
@@ -50,7 +48,7 @@ Operation::~Operation() {
 
 Status Operation::step(const std::string& name) {
   if (m_intent) TRY(m_ctx->store.advance_intent(*m_intent, name));
-  fault_hook(m_op, name);
+  fault_hook(m_ctx->processes, m_op, name);
   return {};
 }
 

@@ -12,11 +12,11 @@
 // every step of every operation for real.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "core/context.h"
-#include "os/file_lock.h"
 
 namespace pgd {
 
@@ -30,14 +30,18 @@ class Operation {
   Status step(const std::string& name);
 
  private:
-  Operation(Context& ctx, os::FileLock lock, std::string op) : m_ctx(&ctx), m_lock(std::move(lock)), m_op(std::move(op)) {}
+  Operation(Context& ctx, std::unique_ptr<os::Lock> lock, std::string op)
+      : m_ctx(&ctx), m_lock(std::move(lock)), m_op(std::move(op)) {}
   Context* m_ctx;
-  os::FileLock m_lock;
+  std::unique_ptr<os::Lock> m_lock;
   std::string m_op;
   std::optional<int64_t> m_intent;
 };
 
-// Just the project's lock, for single-step commands (start, stop).
-Result<os::FileLock> lock_project(Context& ctx, const std::string& project);
+// Just the project's lock, for single-step commands (start, stop) and doctor
+// (which waits less: a busy project is reported, not waited for).
+inline constexpr int k_project_lock_timeout_ms = 600'000;  // a PITR may replay for minutes
+Result<std::unique_ptr<os::Lock>> lock_project(Context& ctx, const std::string& project,
+                                               int timeout_ms = k_project_lock_timeout_ms);
 
 }  // namespace pgd

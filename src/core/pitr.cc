@@ -42,8 +42,8 @@ std::vector<std::pair<std::string, std::string>> recovery_settings(
 }
 
 // The newest "restored log file" line of the log since start-up: replay progress.
-std::string last_restored_segment(const std::string& log_path) {
-  auto log = os::read_file(log_path);
+std::string last_restored_segment(os::Files& files, const std::string& log_path) {
+  auto log = files.read(log_path);
   if (!log) return "";
   auto pos = log->rfind("restored log file \"");
   if (pos == std::string::npos) return "";
@@ -68,15 +68,16 @@ Status check_end(Context& ctx, BranchCreated& out, const std::string& subject,
   return {};
 }
 
-bool ended_before_target(const std::string& log_path) {
-  auto log = os::read_file(log_path);
+bool ended_before_target(os::Files& files, const std::string& log_path) {
+  auto log = files.read(log_path);
   return log && log->find("recovery ended before configured recovery target was reached") !=
                     std::string::npos;
 }
 
-Error explain_failure(const Error& e, const std::string& subject, const std::string& log_path,
-                      const wal::RecoveryTarget& t, const BranchRecord& source) {
-  if (ended_before_target(log_path))
+Error explain_failure(Context& ctx, const Error& e, const std::string& subject,
+                      const std::string& log_path, const wal::RecoveryTarget& t,
+                      const BranchRecord& source) {
+  if (ended_before_target(ctx.files, log_path))
     return Error{ErrorKind::Failure,
                  fmt::format("branch '{}': cannot recover to {}: the WAL archived for '{}' ends before it (the "
                              "recoverable window ends at the last archived commit)",
@@ -130,7 +131,7 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
   TRY(op.step("configured"));
   std::string shown;
   auto on_wait = [&] {
-    std::string seg = last_restored_segment(in.log_path);
+    std::string seg = last_restored_segment(ctx.files, in.log_path);
     if (!ctx.progress || seg.empty() || seg == shown) return;
     shown = seg;
     ctx.progress->phase_note(subject, "replayed up to WAL segment " + seg, os::elapsed_ms(started));
@@ -138,7 +139,7 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
   auto st = timed(ctx, out.timings, subject, replay ? "recover" : "start",
                   [&] { return ctx.postgres.start(in, on_wait); });
   if (!st && !source_running && target.kind == wal::TargetKind::Time &&
-      ended_before_target(in.log_path)) {
+      ended_before_target(ctx.files, in.log_path)) {
     // A stopped source wrote nothing after its last commit, which came before the
     // target: its state at the target is its final state. Replay to the end.
     in = instance_for(ctx, branch);
@@ -147,7 +148,7 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
     TRY(ctx.postgres.configure(in));
     st = timed(ctx, out.timings, subject, "recover to end", [&] { return ctx.postgres.start(in, on_wait); });
   }
-  if (!st) return fail(explain_failure(st.error(), subject, in.log_path, target, source));
+  if (!st) return fail(explain_failure(ctx, st.error(), subject, in.log_path, target, source));
   TRY(op.step("recovered"));
   // Promoted: recovery settings are ignored from now on; drop them from pgd.conf.
   TRY(ctx.postgres.configure(instance_for(ctx, branch)));

@@ -41,10 +41,10 @@ void undo_create(Context& ctx, const BranchRecord& main) {
 }  // namespace
 
 Status remove_project_files(Context& ctx, const std::string& name) {
-  TRY(remove_password(ctx.paths, name));
-  TRY(os::remove_tree(ctx.paths.tls_dir(name)));
-  TRY(os::remove_tree(ctx.paths.log_dir(name)));
-  return os::remove_tree(ctx.paths.wal_project_dir(name));
+  TRY(remove_password(ctx.files, ctx.paths, name));
+  TRY(ctx.files.remove_tree(ctx.paths.tls_dir(name)));
+  TRY(ctx.files.remove_tree(ctx.paths.log_dir(name)));
+  return ctx.files.remove_tree(ctx.paths.wal_project_dir(name));
 }
 
 Result<BranchCreated> create_project(Context& ctx, const std::string& name,
@@ -68,7 +68,7 @@ Result<BranchCreated> create_project(Context& ctx, const std::string& name,
   ScopeGuard undo([&] { undo_create(ctx, main); });
   TRY(op.step("recorded"));
   BranchCreated out;
-  TRY(save_password(ctx.paths, name, password));
+  TRY(save_password(ctx.files, ctx.paths, name, password));
   TRY(timed(ctx, out.timings, main.full_name(), "certificates",
             [&] { return ensure_certificates(ctx, name); }));
   Instance in = instance_for(ctx, main);  // with the TLS settings just made possible

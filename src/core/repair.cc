@@ -13,9 +13,6 @@
 #include "core/secrets.h"
 #include "core/snapshots.h"
 #include "core/wal_ops.h"
-#include "os/file_lock.h"
-#include "os/fs.h"
-#include "os/process.h"
 #include "postgres/config.h"
 
 namespace pgd {
@@ -23,7 +20,7 @@ namespace {
 
 std::string project_of(const std::string& subject) { return subject.substr(0, subject.find('/')); }
 
-bool pgd_alive(int pid) { return os::process_alive(pid) && os::process_name(pid) == "pgd"; }
+bool pgd_alive(os::Processes& ps, int pid) { return ps.alive(pid) && ps.name(pid) == "pgd"; }
 
 // Everything pgd knows of one project, read fresh.
 struct ProjectState {
@@ -41,7 +38,7 @@ Result<ProjectState> load(Context& ctx, const std::string& name) {
   TRY_ASSIGN(s.snapshots, ctx.store.snapshots(name));
   TRY_ASSIGN(auto intents, ctx.store.intents());
   for (const auto& i : intents)
-    if (project_of(i.subject) == name && !pgd_alive(i.pid)) s.intents.push_back(i);
+    if (project_of(i.subject) == name && !pgd_alive(ctx.processes, i.pid)) s.intents.push_back(i);
   TRY_ASSIGN(auto volumes, ctx.storage.list());
   for (const auto& v : volumes)
     if (project_of(v) == name) s.volumes.push_back(v);
@@ -49,14 +46,14 @@ Result<ProjectState> load(Context& ctx, const std::string& name) {
 }
 
 // A postmaster running on a data directory pgd no longer knows: stop it by its pid.
-void stop_stray_postmaster(const std::string& data_dir) {
-  auto content = os::read_file(data_dir + "/postmaster.pid");
+void stop_stray_postmaster(Context& ctx, const std::string& data_dir) {
+  auto content = ctx.files.read(data_dir + "/postmaster.pid");
   auto pid = content ? pg::postmaster_pid_for(*content, data_dir) : std::nullopt;
-  if (!pid || !os::process_alive(*pid) || os::process_name(*pid) != "postgres") return;
+  if (!pid || !ctx.processes.alive(*pid) || ctx.processes.name(*pid) != "postgres") return;
   // Immediate: the data is about to be destroyed. A failed signal shows as the
   // volume's removal failing next, with its own error.
-  ignore_error(os::send_signal(*pid, SIGQUIT), "the removal that follows reports it");
-  for (int i = 0; i < 500 && os::process_alive(*pid); ++i) ::usleep(10'000);
+  ignore_error(ctx.processes.signal(*pid, SIGQUIT), "the removal that follows reports it");
+  for (int i = 0; i < 500 && ctx.processes.alive(*pid); ++i) ctx.processes.sleep_ms(10);
 }
 
 class Reconciler {
@@ -120,7 +117,7 @@ class Reconciler {
       if (known.count(v)) continue;
       found("subvolume " + v, m_ctx.storage.path(v) + " has no record (left by an interrupted command)",
             "stop any server on it and destroy it", [&]() -> Status {
-              stop_stray_postmaster(m_ctx.storage.path(v));
+              stop_stray_postmaster(m_ctx, m_ctx.storage.path(v));
               return m_ctx.storage.destroy(v);
             });
     }
@@ -197,7 +194,7 @@ class Reconciler {
   Status forget_branch(const BranchRecord& b) {
     TRY_ASSIGN(auto snaps, m_ctx.store.snapshots(b.project, b.name));
     for (const auto& snap : snaps) TRY(destroy_snapshot(m_ctx, snap));
-    TRY(os::remove_tree(m_ctx.paths.wal_dir(b.project, b.name)));
+    TRY(m_ctx.files.remove_tree(m_ctx.paths.wal_dir(b.project, b.name)));
     return m_ctx.store.delete_branch(b.project, b.name);
   }
 
@@ -229,17 +226,16 @@ Result<std::set<std::string>> all_projects(Context& ctx) {
 
 Result<std::vector<Finding>> reconcile(Context& ctx, Mode mode) {
   std::vector<Finding> out;
-  if (mode == Mode::Fix) TRY(os::make_dirs(ctx.paths.home + "/locks", 0700));
   TRY_ASSIGN(auto names, all_projects(ctx));
   for (const auto& name : names) {
-    std::optional<os::FileLock> lock;
+    std::unique_ptr<os::Lock> lock;
     if (mode == Mode::Fix) {
-      auto l = os::FileLock::acquire(ctx.paths.lock_file(name), fmt::format("project '{}'", name), 5000);
+      auto l = lock_project(ctx, name, 5000);
       if (!l) {
         out.push_back({"project " + name, "a pgd command is working on it right now", "try again later", false});
         continue;
       }
-      lock.emplace(std::move(*l));
+      lock = std::move(*l);
     }
     Reconciler r(ctx, mode, out);
     // Each pass reads the state afresh: earlier fixes change what the next sees.

@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include "os/fs.h"
 
 namespace pgd {
 
@@ -23,13 +22,13 @@ Result<std::string> generate_password() {
   return out;
 }
 
-Status save_password(const Paths& paths, const std::string& project, const std::string& password) {
-  TRY(os::make_dirs(paths.secrets_dir(), 0700));
-  return os::write_file_atomic(paths.password_file(project), password + "\n", 0600);
+Status save_password(os::Files& files, const Paths& paths, const std::string& project, const std::string& password) {
+  TRY(files.make_dirs(paths.secrets_dir(), 0700));
+  return files.write_atomic(paths.password_file(project), password + "\n", 0600);
 }
 
-Result<std::string> load_password(const Paths& paths, const std::string& project) {
-  auto content = os::read_file(paths.password_file(project));
+Result<std::string> load_password(os::Files& files, const Paths& paths, const std::string& project) {
+  auto content = files.read(paths.password_file(project));
   if (!content)
     return fail(fmt::format("project '{}': password file {} is missing; run 'pgd doctor'", project,
                             paths.password_file(project)));
@@ -38,8 +37,8 @@ Result<std::string> load_password(const Paths& paths, const std::string& project
   return pw;
 }
 
-Status remove_password(const Paths& paths, const std::string& project) {
-  return os::remove_file(paths.password_file(project));
+Status remove_password(os::Files& files, const Paths& paths, const std::string& project) {
+  return files.remove_file(paths.password_file(project));
 }
 
 }  // namespace pgd

@@ -6,13 +6,14 @@
 #include <string>
 
 #include "base/result.h"
+#include "os/files.h"
 #include "state/paths.h"
 
 namespace pgd {
 
 Result<std::string> generate_password();
-Status save_password(const Paths& paths, const std::string& project, const std::string& password);
-Result<std::string> load_password(const Paths& paths, const std::string& project);
-Status remove_password(const Paths& paths, const std::string& project);
+Status save_password(os::Files& files, const Paths& paths, const std::string& project, const std::string& password);
+Result<std::string> load_password(os::Files& files, const Paths& paths, const std::string& project);
+Status remove_password(os::Files& files, const Paths& paths, const std::string& project);
 
 }  // namespace pgd

@@ -8,7 +8,8 @@
 #include <vector>
 
 #include "core/context.h"
-#include "os/process.h"
+#include "core/host.h"
+#include "os/files.h"
 
 namespace pgd {
 
@@ -30,13 +31,21 @@ inline constexpr uint64_t k_default_pool_size = 20ULL << 30;
 // The filesystem of a new image when --fs is not given (see docs/runtime.md).
 inline constexpr const char* k_default_pool_fs = "btrfs";
 
-Result<SetupDone> setup_pool(const Paths& paths, Store& store, const SetupRequest& request);
+// What setup works with: there is no pool (so no Context) yet.
+struct SetupEnv {
+  Paths paths;
+  Store& store;
+  os::Files& files;
+  Host& host;
+};
+
+Result<SetupDone> setup_pool(SetupEnv& env, const SetupRequest& request);
 // The OS user Postgres runs as, per the recorded pool.
-Result<os::OsUser> postgres_user(const PoolConfig& pool);
+Result<os::OsUser> postgres_user(Host& host, const PoolConfig& pool);
 
 // Stops every running branch (their recorded state stays, so `start --all`
 // brings them back) and unmounts an embedded pool.
-Result<std::vector<std::string>> detach_pool(Context& ctx, const PoolConfig& pool);
+Result<std::vector<std::string>> detach_pool(Context& ctx, Host& host, const PoolConfig& pool);
 
 struct StartAllResult {
   std::vector<std::string> started;

@@ -8,25 +8,24 @@
 #include "base/parse.h"
 #include "core/branches.h"
 #include "core/secrets.h"
-#include "os/fs.h"
 #include "wal/retention.h"
 #include "wal/wal_names.h"
 
 namespace pgd {
 
-Status install_archive_script(const Paths& paths) {
+Status install_archive_script(os::Files& files, const Paths& paths) {
   std::string want = wal::archive_script();
-  auto have = os::read_file(paths.archive_script());
+  auto have = files.read(paths.archive_script());
   if (have && *have == want) return {};
-  TRY(os::make_dirs(paths.home + "/bin", 0755));
-  return os::write_file_atomic(paths.archive_script(), want, 0755);
+  TRY(files.make_dirs(paths.home + "/bin", 0755));
+  return files.write_atomic(paths.archive_script(), want, 0755);
 }
 
 Status prepare_archive(Context& ctx, const BranchRecord& b, FreshArchive fresh) {
-  TRY(install_archive_script(ctx.paths));
-  TRY(os::make_dirs(ctx.paths.wal_project_dir(b.project), 0711));
+  TRY(install_archive_script(ctx.files, ctx.paths));
+  TRY(ctx.files.make_dirs(ctx.paths.wal_project_dir(b.project), 0711));
   std::string dir = ctx.paths.wal_dir(b.project, b.name);
-  if (fresh == FreshArchive::Yes) TRY(os::remove_tree(dir));
+  if (fresh == FreshArchive::Yes) TRY(ctx.files.remove_tree(dir));
   return ctx.postgres.make_server_dir(dir);
 }
 
@@ -40,7 +39,7 @@ std::vector<std::pair<std::string, std::string>> archive_settings(const Paths& p
 namespace {
 
 Result<ArchiverStats> archiver_stats(Context& ctx, const BranchRecord& b) {
-  TRY_ASSIGN(std::string password, load_password(ctx.paths, b.project));
+  TRY_ASSIGN(std::string password, load_password(ctx.files, ctx.paths, b.project));
   TRY_ASSIGN(auto rows, ctx.postgres.query(
                             instance_for(ctx, b), password,
                             "SELECT archived_count, coalesce(last_archived_wal, ''), "
@@ -90,13 +89,13 @@ Result<WalCleanup> wal_cleanup(Context& ctx, const BranchRecord& b, int days, Dr
   out.removed = wal::removable_files(files, keep_from, cutoff_s);
   for (const auto& f : out.removed) {
     out.bytes += f.bytes;
-    if (dry_run == DryRun::No) TRY(os::remove_file(dir + "/" + f.name));
+    if (dry_run == DryRun::No) TRY(ctx.files.remove_file(dir + "/" + f.name));
   }
   return out;
 }
 
 Result<std::string> seal_archive(Context& ctx, const BranchRecord& b) {
-  TRY_ASSIGN(std::string password, load_password(ctx.paths, b.project));
+  TRY_ASSIGN(std::string password, load_password(ctx.files, ctx.paths, b.project));
   Instance in = instance_for(ctx, b);
   const char* end_sql = "SELECT pg_current_wal_lsn()";
   TRY_ASSIGN(auto end_rows, ctx.postgres.query(in, password, end_sql));
@@ -111,8 +110,8 @@ Result<std::string> seal_archive(Context& ctx, const BranchRecord& b) {
   const std::string& segment = switched[0];
   std::string ready = in.data_dir + "/pg_wal/archive_status/" + segment + ".ready";
   for (int i = 0; i < 3000; ++i) {  // up to 60 s
-    if (!os::exists(ready)) return end[0];
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!ctx.files.exists(ready)) return end[0];
+    ctx.processes.sleep_ms(20);
   }
   TRY_ASSIGN(auto stats, archiver_stats(ctx, b));
   return fail(fmt::format("branch '{}': WAL segment {} was not archived within 60 s (archiver: {} "

@@ -15,7 +15,7 @@ enum class DryRun { No, Yes };
 enum class FreshArchive { No, Yes };
 
 // Writes the archive command script if missing or outdated.
-Status install_archive_script(const Paths& paths);
+Status install_archive_script(os::Files& files, const Paths& paths);
 // Makes the branch's archive directory ready (with Fresh: emptied first, for a
 // branch whose WAL history starts now) and the script in place.
 Status prepare_archive(Context& ctx, const BranchRecord& branch, FreshArchive fresh);

@@ -35,10 +35,10 @@ struct Instance {
   std::vector<std::pair<std::string, std::string>> settings;
 };
 
-enum class Recovery { No, Yes };
+enum class Recovery { No, Yes };  // Yes: start in archive recovery (recovery.signal)
 // Fast: sessions aborted, a shutdown checkpoint, a clean stop. Immediate: no
 // checkpoint (the next start recovers) — for data about to be destroyed.
-enum class StopMode { Fast, Immediate };  // Yes: start in archive recovery (recovery.signal)
+enum class StopMode { Fast, Immediate };
 
 class PostgresRunner {
  public:

@@ -12,13 +12,17 @@
 #include <fmt/format.h>
 
 #include "core/context.h"
+#include "support/fake_os.h"
 
 namespace pgd::test {
 
-// Volumes are names mapped to a "content" string; clone copies it.
+// Volumes are names mapped to a "content" string; clone copies it, and the
+// files below the volume's path in `files` (when given) too.
 class FakeStorage : public StorageBackend {
  public:
+  FakeFiles* files = nullptr;
   std::map<std::string, std::string> volumes;
+  std::string fail_destroy_of;  // destroy() of this volume fails
   std::string fail_clone_to;  // clone() with this target fails
 
   std::string kind() const override { return "fake"; }
@@ -28,6 +32,7 @@ class FakeStorage : public StorageBackend {
   Status create_volume(const std::string& v) override {
     if (exists(v)) return fail(ErrorKind::Conflict, v + " exists");
     volumes[v] = "";
+    if (files) (void)files->make_dirs(path(v), 0700);
     return {};
   }
   Status clone(const std::string& from, const std::string& to, Access) override {
@@ -36,6 +41,7 @@ class FakeStorage : public StorageBackend {
     if (!exists(from)) return fail(ErrorKind::NotFound, from + " missing");
     if (exists(to)) return fail(ErrorKind::Conflict, to + " exists");
     volumes[to] = volumes[from];
+    if (files) files->copy_tree(path(from), path(to));
     return {};
   }
   Status set_read_only(const std::string&) override { return {}; }
@@ -46,7 +52,9 @@ class FakeStorage : public StorageBackend {
     return {};
   }
   Status destroy(const std::string& v) override {
+    if (v == fail_destroy_of) return fail(fmt::format("btrfs subvolume delete {}: Device or resource busy", path(v)));
     volumes.erase(v);
+    if (files) (void)files->remove_tree(path(v));
     return {};
   }
   Result<VolumeUsage> usage(const std::string&) override { return VolumeUsage{}; }
@@ -62,6 +70,10 @@ class FakeStorage : public StorageBackend {
 
 // Instances are data_dir strings; "running" is a set. Records every call.
 class FakePostgres : public PostgresRunner {
+ public:
+  FakeFiles* files = nullptr;
+
+ private:
   class FakeSession : public pg::Session {
    public:
     FakeSession(FakePostgres& pg, Instance in) : m_pg(pg), m_in(std::move(in)) {}
@@ -131,14 +143,12 @@ class FakePostgres : public PostgresRunner {
     return std::map<std::string, std::string>{{"Latest checkpoint location", "0/1000060"},
                                               {"Latest checkpoint's REDO location", "0/1000028"}};
   }
-  Status make_server_dir(const std::string& path) override {
-    std::filesystem::create_directories(path);
-    return {};
-  }
+  Status make_server_dir(const std::string& path) override { return files->make_dirs(path, 0700); }
   Status create_certificates(const std::string& dir, const std::string&) override {
     calls.push_back("certificates " + dir);
-    std::filesystem::create_directories(dir);
-    for (const char* name : {"/ca.crt", "/server.crt", "/server.key"}) std::ofstream(dir + name) << "fake";
+    TRY(files->make_dirs(dir, 0755));
+    for (const char* name : {"/ca.crt", "/server.crt", "/server.key"})
+      TRY(files->write_atomic(dir + name, "fake", 0600, std::nullopt));
     return {};
   }
 
@@ -176,6 +186,8 @@ class TempDir {
 struct FakeWorld {
   TempDir dir;
   std::unique_ptr<Store> store;
+  FakeFiles files;
+  FakeProcesses processes;
   FakeStorage storage;
   FakePostgres postgres;
   FakeClock clock;
@@ -183,7 +195,9 @@ struct FakeWorld {
 
   FakeWorld() {
     store = std::move(*Store::open(dir.path() + "/state.db"));
-    ctx.reset(new Context{Paths{dir.path()}, *store, storage, postgres, clock,
+    storage.files = &files;
+    postgres.files = &files;
+    ctx.reset(new Context{Paths{"/home"}, *store, storage, postgres, clock, files, processes,
                           [](int) { return true; }, nullptr});
   }
 };

@@ -1,0 +1,22 @@
+#include "base/strings.h"
+
+namespace pgd {
+
+std::string trim(std::string_view text) {
+  constexpr std::string_view k_space = " \t\r\n";
+  size_t first = text.find_first_not_of(k_space);
+  if (first == std::string_view::npos) return "";
+  size_t last = text.find_last_not_of(k_space);
+  return std::string(text.substr(first, last - first + 1));
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += separator;
+    out += items[i];
+  }
+  return out;
+}
+
+}  // namespace pgd

@@ -1,0 +1,61 @@
+// RealFiles and RealProcesses: the interfaces over os/fs.h, os/file_lock.h and os/process.h.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "os/file_lock.h"
+#include "os/files.h"
+#include "os/fs.h"
+#include "os/process.h"
+#include "os/processes.h"
+
+namespace pgd::os {
+namespace {
+
+class RealLock : public Lock {
+ public:
+  explicit RealLock(FileLock lock) : m_lock(std::move(lock)) {}
+
+ private:
+  FileLock m_lock;
+};
+
+}  // namespace
+
+Status RealFiles::write_atomic(const std::string& path, const std::string& content, mode_t mode,
+                               std::optional<Owner> owner) {
+  return write_file_atomic(path, content, mode, owner);
+}
+Result<std::string> RealFiles::read(const std::string& path) { return read_file(path); }
+bool RealFiles::exists(const std::string& path) { return os::exists(path); }
+Result<Owner> RealFiles::owner(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0)
+    return fail(fmt::format("stat {}: {}", path, std::strerror(errno)));
+  return Owner{st.st_uid, st.st_gid};
+}
+Status RealFiles::make_dirs(const std::string& path, mode_t mode) { return os::make_dirs(path, mode); }
+Status RealFiles::remove_tree(const std::string& path) { return os::remove_tree(path); }
+Status RealFiles::remove_file(const std::string& path) { return os::remove_file(path); }
+Result<std::vector<std::string>> RealFiles::list_names(const std::string& dir) {
+  return os::list_names(dir);
+}
+Result<std::unique_ptr<Lock>> RealFiles::lock(const std::string& path, const std::string& what,
+                                              int timeout_ms) {
+  TRY_ASSIGN(FileLock lock, FileLock::acquire(path, what, timeout_ms));
+  return std::unique_ptr<Lock>(std::make_unique<RealLock>(std::move(lock)));
+}
+
+pid_t RealProcesses::self() { return ::getpid(); }
+bool RealProcesses::alive(pid_t pid) { return process_alive(pid); }
+std::string RealProcesses::name(pid_t pid) { return process_name(pid); }
+Status RealProcesses::signal(pid_t pid, int signal) { return send_signal(pid, signal); }
+void RealProcesses::sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+}  // namespace pgd::os
