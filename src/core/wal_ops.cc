@@ -53,13 +53,23 @@ Result<ArchiverStats> archiver_stats(Context& ctx, const BranchRecord& b) {
   return ArchiverStats{*archived, r[1], r[2], *failed, r[4], r[5]};
 }
 
+// Every finished file in a branch's archive, sorted by name (the archive
+// script's in-flight copies start with a dot).
+Result<std::vector<wal::ArchivedFile>> archived_files(Context& ctx, const std::string& dir) {
+  TRY_ASSIGN(auto files, ctx.files.list_files(dir));
+  std::vector<wal::ArchivedFile> out;
+  for (const auto& f : files)
+    if (!f.name.starts_with(".")) out.push_back({f.name, f.bytes, f.mtime_s});
+  return out;
+}
+
 }  // namespace
 
 Result<WalInfo> wal_info(Context& ctx, const BranchRecord& b) {
   WalInfo info;
   info.branch = b.full_name();
   info.archive_dir = ctx.paths.wal_dir(b.project, b.name);
-  TRY_ASSIGN(auto files, wal::list_archive(info.archive_dir));
+  TRY_ASSIGN(auto files, archived_files(ctx, info.archive_dir));
   info.files = files.size();
   for (const auto& f : files) {
     info.bytes += f.bytes;
@@ -77,7 +87,7 @@ Result<WalInfo> wal_info(Context& ctx, const BranchRecord& b) {
 Result<WalCleanup> wal_cleanup(Context& ctx, const BranchRecord& b, int days, DryRun dry_run) {
   WalCleanup out;
   std::string dir = ctx.paths.wal_dir(b.project, b.name);
-  TRY_ASSIGN(auto files, wal::list_archive(dir));
+  TRY_ASSIGN(auto files, archived_files(ctx, dir));
   TRY_ASSIGN(auto snaps, ctx.store.snapshots(b.project, b.name));
   std::optional<uint64_t> keep_from;
   if (!snaps.empty()) {  // oldest first

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,12 @@
 namespace pgd::os {
 
 using Owner = std::pair<uid_t, gid_t>;
+
+struct FileInfo {
+  std::string name;
+  uint64_t bytes = 0;
+  int64_t mtime_s = 0;
+};
 
 // Held until destroyed (or the process dies: a pgd killed with -9 leaves no lock).
 class Lock {
@@ -39,6 +46,9 @@ class Files {
   virtual Status remove_file(const std::string& path) = 0;  // missing is success
   // A directory's entries (not "." or ".."), in no particular order.
   virtual Result<std::vector<std::string>> list_names(const std::string& dir) = 0;
+  // The regular files in `dir` with their sizes and times, sorted by name; a
+  // missing directory has none.
+  virtual Result<std::vector<FileInfo>> list_files(const std::string& dir) = 0;
   // An exclusive lock on `path`, waiting up to `timeout_ms`; `what` names it in
   // the error ("project 'shop' is busy: ...", ErrorKind::Conflict).
   virtual Result<std::unique_ptr<Lock>> lock(const std::string& path, const std::string& what,
@@ -57,6 +67,7 @@ class RealFiles : public Files {
   Status remove_tree(const std::string& path) override;
   Status remove_file(const std::string& path) override;
   Result<std::vector<std::string>> list_names(const std::string& dir) override;
+  Result<std::vector<FileInfo>> list_files(const std::string& dir) override;
   Result<std::unique_ptr<Lock>> lock(const std::string& path, const std::string& what,
                                      int timeout_ms) override;
 };

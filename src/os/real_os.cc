@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -46,6 +47,20 @@ Status RealFiles::remove_file(const std::string& path) { return os::remove_file(
 Result<std::vector<std::string>> RealFiles::list_names(const std::string& dir) {
   return os::list_names(dir);
 }
+Result<std::vector<FileInfo>> RealFiles::list_files(const std::string& dir) {
+  std::vector<FileInfo> out;
+  if (!os::exists(dir)) return out;
+  TRY_ASSIGN(auto names, os::list_names(dir));
+  for (const auto& name : names) {
+    struct stat st{};
+    // Gone since the listing (an archive being cleaned up): not there.
+    if (::stat((dir + "/" + name).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    out.push_back({name, static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtime)});
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  return out;
+}
+
 Result<std::unique_ptr<Lock>> RealFiles::lock(const std::string& path, const std::string& what,
                                               int timeout_ms) {
   TRY_ASSIGN(FileLock lock, FileLock::acquire(path, what, timeout_ms));

@@ -1,15 +1,10 @@
 #include "wal/archive.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <filesystem>
 
 #include <fmt/format.h>
 
 #include "postgres/config.h"
-
-namespace fs = std::filesystem;
 
 namespace pgd::wal {
 
@@ -43,22 +38,6 @@ std::string archive_command(const std::string& script_path, const std::string& a
 std::string restore_command(const std::string& archive_dir, const std::string& fallback_wal_dir) {
   return fmt::format("cp {}/%f %p 2>/dev/null || cp {}/%f %p 2>/dev/null", archive_dir,
                      fallback_wal_dir);
-}
-
-Result<std::vector<ArchivedFile>> list_archive(const std::string& dir) {
-  std::vector<ArchivedFile> out;
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) return out;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    std::string name = entry.path().filename().string();
-    if (name.starts_with(".")) continue;  // in-flight temporary copies
-    struct stat st{};
-    if (::stat(entry.path().c_str(), &st) != 0) continue;
-    out.push_back({name, static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtime)});
-  }
-  if (ec) return fail(fmt::format("list WAL archive {}: {}", dir, ec.message()));
-  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
-  return out;
 }
 
 }  // namespace pgd::wal

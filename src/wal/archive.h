@@ -29,7 +29,5 @@ struct ArchivedFile {
   uint64_t bytes = 0;
   int64_t mtime_s = 0;
 };
-// Every file in the archive, sorted by name; a missing directory is empty.
-Result<std::vector<ArchivedFile>> list_archive(const std::string& dir);
 
 }  // namespace pgd::wal

@@ -20,6 +20,7 @@ class FakeFiles : public os::Files {
     std::string content;
     mode_t mode = 0;
     std::optional<os::Owner> owner;
+    int64_t mtime_s = 1767225600;  // 2026-01-01T00:00:00Z
   };
   std::map<std::string, File> files;
   std::set<std::string> dirs;
@@ -30,7 +31,7 @@ class FakeFiles : public os::Files {
   Status write_atomic(const std::string& path, const std::string& content, mode_t mode,
                       std::optional<os::Owner> owner) override {
     if (fail_write.count(path)) return fail(fmt::format("write {}: No space left on device", path));
-    files[path] = File{content, mode, owner};
+    files[path] = File{content, mode, owner, files.count(path) ? files[path].mtime_s : 1767225600};
     return {};
   }
   Result<std::string> read(const std::string& path) override {
@@ -68,6 +69,13 @@ class FakeFiles : public os::Files {
     for (auto& [p, _] : files) add(p);
     for (auto& p : dirs) add(p);
     return std::vector<std::string>(names.begin(), names.end());
+  }
+  Result<std::vector<os::FileInfo>> list_files(const std::string& dir) override {
+    std::vector<os::FileInfo> out;
+    for (auto& [p, f] : files)
+      if (p.rfind(dir + "/", 0) == 0 && p.find('/', dir.size() + 1) == std::string::npos)
+        out.push_back({p.substr(dir.size() + 1), f.content.size(), f.mtime_s});
+    return out;  // a map: already sorted by name
   }
   Result<std::unique_ptr<os::Lock>> lock(const std::string& path, const std::string& what, int) override {
     if (locked.count(path))
