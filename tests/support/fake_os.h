@@ -29,7 +29,7 @@ class FakeFiles : public os::Files {
   std::set<std::string> fail_remove;  // remove_* of these paths (or below them) fails
 
   Status write_atomic(const std::string& path, const std::string& content, mode_t mode,
-                      std::optional<os::Owner> owner) override {
+                      std::optional<os::Owner> owner = std::nullopt) override {
     if (fail_write.count(path)) return fail(fmt::format("write {}: No space left on device", path));
     files[path] = File{content, mode, owner, files.count(path) ? files[path].mtime_s : 1767225600};
     return {};

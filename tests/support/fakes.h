@@ -23,6 +23,18 @@ class FakeStorage : public StorageBackend {
   FakeFiles* files = nullptr;
   std::map<std::string, std::string> volumes;
   std::string fail_destroy_of;  // destroy() of this volume fails
+  bool atomic = true;           // false: clones like XFS's reflink backend
+  std::vector<std::string> cloned_dirs;  // clone_dir() calls: "target/dir"
+
+  bool atomic_clone() const override { return atomic; }
+  Status clone_dir(const std::string& source, const std::string& target, const std::string& dir) override {
+    cloned_dirs.push_back(target + "/" + dir);
+    if (files) {
+      TRY(files->remove_tree(path(target) + "/" + dir));
+      files->copy_tree(path(source) + "/" + dir, path(target) + "/" + dir);
+    }
+    return {};
+  }
   std::string fail_clone_to;  // clone() with this target fails
 
   std::string kind() const override { return "fake"; }

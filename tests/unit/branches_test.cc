@@ -196,3 +196,37 @@ TEST(Projects, DefaultsToTheNewestInstalledVersion) {
 
 }  // namespace
 }  // namespace pgd
+
+namespace pgd {
+namespace {
+
+TEST_F(Branches, AnUndoThatFailsIsReportedAsAWarningNotForgotten) {
+  w.postgres.fail_start_of = "/fake/prod/dev";
+  w.storage.fail_destroy_of = "prod/dev";
+  auto r = create("dev");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("postgres exited during start-up"), std::string::npos);
+  ASSERT_EQ(w.ctx->warnings.size(), 1u);
+  EXPECT_EQ(w.ctx->warnings[0],
+            "removing the half-made branch 'prod/dev' (pgd doctor --fix finishes it) failed: "
+            "btrfs subvolume delete /fake/prod/dev: Device or resource busy");
+  // The journal still names the create, so doctor sees it.
+  EXPECT_TRUE(w.store->branch("prod", "dev")->has_value());
+}
+
+TEST_F(Branches, DeleteRemovesTheBranchsArchiveLogAndSocketDirectory) {
+  ASSERT_TRUE(create("dev"));
+  auto dev = w.store->branch("prod", "dev")->value();
+  std::string wal = w.ctx->paths.wal_dir("prod", "dev");
+  ASSERT_TRUE(w.files.write_atomic(wal + "/000000010000000000000001", "seg", 0600));
+  ASSERT_TRUE(w.files.write_atomic(w.ctx->paths.log_file("prod", "dev"), "log", 0600));
+  ASSERT_TRUE(delete_branch(*w.ctx, BranchRef{"prod", "dev"}, Force::No));
+  EXPECT_FALSE(w.files.exists(wal));
+  EXPECT_FALSE(w.files.exists(wal + "/000000010000000000000001"));
+  EXPECT_FALSE(w.files.exists(w.ctx->paths.log_file("prod", "dev")));
+  EXPECT_FALSE(w.files.exists(w.ctx->paths.socket_dir(dev.port)));
+  EXPECT_FALSE(w.storage.exists("prod/dev"));
+}
+
+}  // namespace
+}  // namespace pgd
