@@ -5,7 +5,7 @@
 #include "base/strings.h"
 #include "os/fs.h"
 #include "storage/pool_image.h"
-#include "storage/reflink_backend.h"
+#include "os/reflink.h"
 
 namespace pgd::cli {
 
@@ -27,7 +27,7 @@ uint64_t RealHost::file_size(const std::string& path) {
 }
 bool RealHost::is_mount_point(const std::string& path) { return os::is_mount_point(path); }
 std::string RealHost::filesystem_kind(const std::string& path) { return os::filesystem_kind(path); }
-Status RealHost::check_reflink(const std::string& dir) { return pgd::check_reflink(dir); }
+Status RealHost::check_reflink(const std::string& dir) { return os::check_reflink(dir); }
 std::string RealHost::image_filesystem(const std::string& image) {
   auto r = os::run({"blkid", "-p", "-o", "value", "-s", "TYPE", image});
   return trim(r ? r->output : "") == "xfs" ? "xfs" : "btrfs";

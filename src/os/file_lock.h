@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "os/unique_fd.h"
 
 namespace pgd::os {
 
@@ -12,14 +13,12 @@ class FileLock {
  public:
   // Waits up to `timeout_ms` for the lock; `what` names it in the error.
   static Result<FileLock> acquire(const std::string& path, const std::string& what, int timeout_ms);
-  FileLock(FileLock&& other) noexcept : m_fd(other.m_fd) { other.m_fd = -1; }
-  FileLock& operator=(FileLock&& other) noexcept;
-  FileLock(const FileLock&) = delete;
-  ~FileLock();
+  FileLock(FileLock&&) noexcept = default;
+  FileLock& operator=(FileLock&&) noexcept = default;
 
  private:
-  explicit FileLock(int fd) : m_fd(fd) {}
-  int m_fd = -1;
+  explicit FileLock(UniqueFd fd) : m_fd(std::move(fd)) {}
+  UniqueFd m_fd;  // closing the last descriptor releases the flock
 };
 
 }  // namespace pgd::os

@@ -17,6 +17,8 @@
 
 #include <fmt/format.h>
 
+#include "os/unique_fd.h"
+
 namespace fs = std::filesystem;
 
 namespace pgd::os {
@@ -38,11 +40,9 @@ Status write_all(int fd, const std::string& content, const std::string& path) {
 }
 
 Status fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fail(errno_error("open", dir));
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return fail(errno_error("fsync", dir));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return fail(errno_error("open", dir));
+  if (::fsync(fd.get()) != 0) return fail(errno_error("fsync", dir));
   return {};
 }
 
@@ -51,19 +51,19 @@ Status fsync_dir(const std::string& dir) {
 Status write_file_atomic(const std::string& path, const std::string& content, mode_t mode,
                          std::optional<std::pair<uid_t, gid_t>> owner) {
   std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return fail(errno_error("create", tmp));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd.valid()) return fail(errno_error("create", tmp));
   auto cleanup = [&](Error e) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
+    fd.reset();
+    ::unlink(tmp.c_str());  // a leftover temp file is harmless; the error says what failed
     return fail(std::move(e));
   };
-  if (::fchmod(fd, mode) != 0) return cleanup(errno_error("chmod", tmp));
-  if (owner && ::fchown(fd, owner->first, owner->second) != 0)
+  if (::fchmod(fd.get(), mode) != 0) return cleanup(errno_error("chmod", tmp));
+  if (owner && ::fchown(fd.get(), owner->first, owner->second) != 0)
     return cleanup(errno_error("chown", tmp));
-  if (auto st = write_all(fd, content, tmp); !st) return cleanup(st.error());
-  if (::fsync(fd) != 0) return cleanup(errno_error("fsync", tmp));
-  ::close(fd);
+  if (auto st = write_all(fd.get(), content, tmp); !st) return cleanup(st.error());
+  if (::fsync(fd.get()) != 0) return cleanup(errno_error("fsync", tmp));
+  fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     Error e = errno_error("rename", tmp + " -> " + path);
     ::unlink(tmp.c_str());
@@ -107,6 +107,33 @@ Status remove_tree(const std::string& path) {
 
 Status remove_file(const std::string& path) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return fail(errno_error("remove", path));
+  return {};
+}
+
+Status make_dir(const std::string& path, mode_t mode) {
+  if (::mkdir(path.c_str(), mode) == 0) return {};
+  if (errno == EEXIST) return fail(ErrorKind::Conflict, fmt::format("mkdir {}: exists", path));
+  return fail(errno_error("mkdir", path));
+}
+
+Status remove_empty_dir(const std::string& path) {
+  if (::rmdir(path.c_str()) != 0) return fail(errno_error("remove", path));
+  return {};
+}
+
+Status create_sparse_file(const std::string& path, uint64_t size_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd.valid()) return fail(errno_error("create", path));
+  if (::ftruncate(fd.get(), static_cast<off_t>(size_bytes)) != 0) {
+    Error e = errno_error("truncate", path);
+    ::unlink(path.c_str());
+    return fail(e);
+  }
+  return {};
+}
+
+Status rename_path(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) return fail(errno_error(fmt::format("rename {} ->", from), to));
   return {};
 }
 
@@ -178,26 +205,21 @@ bool can_traverse(const std::string& path, uid_t uid, gid_t gid) {
 
 namespace pgd::os {
 Status sync_filesystem(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(fmt::format("open {}: {}", path, std::strerror(errno)));
-  int rc = ::syncfs(fd);
-  int saved = errno;
-  ::close(fd);
-  if (rc != 0) return fail(fmt::format("syncfs {}: {}", path, std::strerror(saved)));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return fail(errno_error("open", path));
+  if (::syncfs(fd.get()) != 0) return fail(errno_error("syncfs", path));
   return {};
 }
 Status set_no_cow(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fail(errno_error("open", dir));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return fail(errno_error("open", dir));
   int flags = 0;
-  int rc = ::ioctl(fd, FS_IOC_GETFLAGS, &flags);
+  int rc = ::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags);
   if (rc == 0 && !(flags & FS_NOCOW_FL)) {
     flags |= FS_NOCOW_FL;
-    rc = ::ioctl(fd, FS_IOC_SETFLAGS, &flags);
+    rc = ::ioctl(fd.get(), FS_IOC_SETFLAGS, &flags);
   }
-  auto err = errno_error("chattr +C", dir);
-  ::close(fd);
-  if (rc != 0) return fail(err);
+  if (rc != 0) return fail(errno_error("chattr +C", dir));
   return {};
 }
 

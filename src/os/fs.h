@@ -26,6 +26,14 @@ Status change_owner(const std::string& path, uid_t uid, gid_t gid);
 // rm -rf; a missing path is success.
 Status remove_tree(const std::string& path);
 Status remove_file(const std::string& path);  // missing is success
+// mkdir(2) of one directory; an existing one is a Conflict.
+Status make_dir(const std::string& path, mode_t mode);
+// rmdir(2): removes an empty directory.
+Status remove_empty_dir(const std::string& path);
+// A new file of `size_bytes` that uses no blocks yet; fails if it exists.
+Status create_sparse_file(const std::string& path, uint64_t size_bytes);
+// rename(2).
+Status rename_path(const std::string& from, const std::string& to);
 // The names of a directory's entries (not "." or ".."), in no particular order.
 Result<std::vector<std::string>> list_names(const std::string& dir);
 

@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "os/unique_fd.h"
+
 namespace pgd::os {
 namespace {
 
@@ -77,11 +79,12 @@ Result<OsUser> ensure_system_user(const std::string& name) {
 Result<RunResult> run(const std::vector<std::string>& argv, const RunOptions& options) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return fail(fmt::format("pipe: {}", std::strerror(errno)));
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
   pid_t pid = ::fork();
   if (pid < 0) return fail(fmt::format("fork {}: {}", argv[0], std::strerror(errno)));
   if (pid == 0) {
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
+    ::dup2(write_end.get(), 1);
+    ::dup2(write_end.get(), 2);
     int devnull = ::open("/dev/null", O_RDONLY);
     ::dup2(devnull, 0);
     become(options);
@@ -90,16 +93,16 @@ Result<RunResult> run(const std::vector<std::string>& argv, const RunOptions& op
     dprintf(2, "exec %s: %s\n", args[0], std::strerror(errno));
     _exit(127);
   }
-  ::close(fds[1]);
+  write_end.reset();  // ours closed, so the read below ends with the child
   RunResult result;
   char buf[4096];
   for (;;) {
-    ssize_t n = ::read(fds[0], buf, sizeof buf);
+    ssize_t n = ::read(read_end.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     result.output.append(buf, static_cast<size_t>(n));
   }
-  ::close(fds[0]);
+  read_end.reset();
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -119,13 +122,11 @@ Result<std::string> run_checked(const std::vector<std::string>& argv, const RunO
 
 Result<pid_t> spawn_detached(const std::vector<std::string>& argv, const RunOptions& options,
                              const std::string& log_path) {
-  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (log_fd < 0) return fail(fmt::format("open {}: {}", log_path, std::strerror(errno)));
+  UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!log.valid()) return fail(fmt::format("open {}: {}", log_path, std::strerror(errno)));
+  int log_fd = log.get();
   pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(log_fd);
-    return fail(fmt::format("fork {}: {}", argv[0], std::strerror(errno)));
-  }
+  if (pid < 0) return fail(fmt::format("fork {}: {}", argv[0], std::strerror(errno)));
   if (pid == 0) {
     ::setsid();
     int devnull = ::open("/dev/null", O_RDONLY);
@@ -139,7 +140,6 @@ Result<pid_t> spawn_detached(const std::vector<std::string>& argv, const RunOpti
     dprintf(2, "exec %s: %s\n", args[0], std::strerror(errno));
     _exit(127);
   }
-  ::close(log_fd);
   return pid;
 }
 

@@ -1,20 +1,15 @@
 #include "storage/btrfs_backend.h"
 
 #include <btrfsutil.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "os/fs.h"
 #include "os/process.h"
-
-namespace fs = std::filesystem;
 
 namespace pgd {
 namespace {
@@ -32,14 +27,6 @@ bool is_subvolume(const std::string& path) {
 }
 
 }  // namespace
-
-bool BtrfsBackend::exists(const std::string& volume) const { return os::exists(path(volume)); }
-
-Status BtrfsBackend::make_parent(const std::string& volume) {
-  std::string parent = fs::path(path(volume)).parent_path().string();
-  if (os::exists(parent)) return {};
-  return os::make_dirs(parent, 0755);
-}
 
 Status BtrfsBackend::create_volume(const std::string& volume) {
   TRY(make_parent(volume));
@@ -72,24 +59,15 @@ Status BtrfsBackend::set_read_only(const std::string& volume) {
   return {};
 }
 
-Status BtrfsBackend::rename(const std::string& from, const std::string& to) {
-  std::string a = path(from), b = path(to);
-  if (os::exists(b)) return fail(ErrorKind::Conflict, fmt::format("rename {} -> {}: target exists", a, b));
-  if (::rename(a.c_str(), b.c_str()) != 0)
-    return fail(fmt::format("rename {} -> {}: {}", a, b, std::strerror(errno)));
-  return {};
-}
-
 Status BtrfsBackend::destroy(const std::string& volume) {
   std::string p = path(volume);
   if (!os::exists(p)) return {};
   if (!is_subvolume(p)) {
-    if (::rmdir(p.c_str()) != 0)
-      return fail(fmt::format("remove {}: {}", p, std::strerror(errno)));
-    return {};
+    return os::remove_empty_dir(p);
   }
-  // A read-only snapshot must be made writable before a non-root user may delete it.
-  btrfs_util_set_subvolume_read_only(p.c_str(), false);
+  // A read-only snapshot must be made writable before a non-root user may
+  // delete it; if that fails, the delete below fails and says why.
+  (void)btrfs_util_set_subvolume_read_only(p.c_str(), false);
   errno = 0;
   auto err = btrfs_util_delete_subvolume(p.c_str(), 0);
   if (err == BTRFS_UTIL_OK) return {};
@@ -139,13 +117,8 @@ std::map<std::string, VolumeUsage> BtrfsBackend::usage_of(const std::vector<std:
   return out;
 }
 
-Result<uint64_t> BtrfsBackend::free_bytes() {
-  TRY_ASSIGN(os::FsUsage usage, os::filesystem_usage(m_root));
-  return usage.free_bytes;
-}
-
 Result<std::vector<std::string>> BtrfsBackend::list() {
-  return list_volumes(m_root, [](const std::string& dir) { return is_subvolume(dir); });
+  return list_volumes(root(), [](const std::string& dir) { return is_subvolume(dir); });
 }
 
 }  // namespace pgd

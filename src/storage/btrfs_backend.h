@@ -8,33 +8,26 @@
 // pgd initializes clusters with PostgreSQL's own (initdb --data-checksums).
 #pragma once
 
-#include "storage/storage_backend.h"
+#include "storage/directory_backend.h"
 
 namespace pgd {
 
-class BtrfsBackend : public StorageBackend {
+class BtrfsBackend : public DirectoryBackend {
  public:
   // REQUIRES: `root` is a directory on a mounted btrfs filesystem.
   // CopyOnWrite::Always keeps btrfs's default for new volumes (for comparisons).
   explicit BtrfsBackend(std::string root, CopyOnWrite cow = CopyOnWrite::AfterSnapshotOnly)
-      : m_root(std::move(root)), m_cow(cow) {}
+      : DirectoryBackend(std::move(root)), m_cow(cow) {}
   std::string kind() const override { return "btrfs"; }
-  std::string root() const override { return m_root; }
-  std::string path(const std::string& volume) const override { return m_root + "/" + volume; }
-  bool exists(const std::string& volume) const override;
   Status create_volume(const std::string& volume) override;
   Status clone(const std::string& source, const std::string& target, Access access) override;
   Status set_read_only(const std::string& volume) override;
-  Status rename(const std::string& from, const std::string& to) override;
   Status destroy(const std::string& volume) override;
   Result<VolumeUsage> usage(const std::string& volume) override;
   std::map<std::string, VolumeUsage> usage_of(const std::vector<std::string>& volumes) override;
-  Result<uint64_t> free_bytes() override;
   Result<std::vector<std::string>> list() override;
 
  private:
-  Status make_parent(const std::string& volume);
-  std::string m_root;
   CopyOnWrite m_cow;
 };
 

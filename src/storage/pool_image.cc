@@ -1,8 +1,5 @@
 #include "storage/pool_image.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -18,13 +15,8 @@ namespace pgd {
 
 Status create_pool_image(const std::string& image, uint64_t size_bytes, const std::string& kind) {
   TRY(os::make_dirs(std::filesystem::path(image).parent_path().string(), 0755));
-  int fd = ::open(image.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return fail(fmt::format("pool image {}: create: {}", image, std::strerror(errno)));
-  ScopeGuard remove_image([&] { ::unlink(image.c_str()); });
-  int rc = ::ftruncate(fd, static_cast<off_t>(size_bytes));
-  int saved = errno;
-  ::close(fd);
-  if (rc != 0) return fail(fmt::format("pool image {}: truncate: {}", image, std::strerror(saved)));
+  TRY(os::create_sparse_file(image, size_bytes));
+  ScopeGuard remove_image([&] { ignore_error(os::remove_file(image), "the mkfs error is the news"); });
   auto r = kind == "xfs" ? os::run_checked({"mkfs.xfs", "-q", "-m", "reflink=1", "-L", "pgd", image})
                          : os::run_checked({"mkfs.btrfs", "-q", "-L", "pgd", image});
   if (!r) return fail(r.error().wrap("pool image " + image));

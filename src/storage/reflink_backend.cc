@@ -1,205 +1,18 @@
 #include "storage/reflink_backend.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <linux/fiemap.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <functional>
-#include <vector>
 
 #include <fmt/format.h>
 
-#include "base/scope_guard.h"
 #include "os/fs.h"
-
-namespace fs = std::filesystem;
+#include "os/reflink.h"
 
 namespace pgd {
-namespace {
-
-Error sys_error(const std::string& op, const std::string& path) {
-  ErrorKind kind = errno == ENOENT ? ErrorKind::NotFound : ErrorKind::Failure;
-  return Error{kind, fmt::format("{} {}: {}", op, path, std::strerror(errno))};
-}
-
-class Fd {
- public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  ~Fd() {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return m_fd; }
-
- private:
-  int m_fd;
-};
-
-// Names in `dir` other than "." and "..". A directory that vanished is empty.
-Result<std::vector<std::string>> entries(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) {
-    if (errno == ENOENT) return std::vector<std::string>{};
-    return fail(sys_error("read directory", dir));
-  }
-  ScopeGuard close_dir([&] { ::closedir(d); });
-  std::vector<std::string> out;
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name != "." && name != "..") out.push_back(std::move(name));
-  }
-  return out;
-}
-
-// How cloned entries' permission bits change: cleared, then added.
-struct ModeChange {
-  mode_t clear = 0;
-  mode_t add = 0;
-  mode_t apply(mode_t mode) const { return ((mode & 07777) & ~clear) | add; }
-};
-
-// Shares `from`'s blocks with a new file `to`. A source that vanished is skipped:
-// a running server removes files (temp files, recycled WAL) while it is cloned.
-Status clone_file(const std::string& from, const std::string& to, const struct stat& st,
-                  ModeChange change) {
-  Fd src(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (src.get() < 0) return errno == ENOENT ? Status{} : fail(sys_error("open", from));
-  Fd dst(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (dst.get() < 0) return fail(sys_error("create", to));
-  if (::ioctl(dst.get(), FICLONE, src.get()) != 0)
-    return fail(sys_error(fmt::format("reflink {} ->", from), to));
-  if (::fchown(dst.get(), st.st_uid, st.st_gid) != 0) return fail(sys_error("chown", to));
-  if (::fchmod(dst.get(), change.apply(st.st_mode)) != 0) return fail(sys_error("chmod", to));
-  return {};
-}
-
-// Clones the tree at `from` into `to` (which must not exist), keeping owners
-// and modes (changed by `change`). Sockets and FIFOs are not data: skipped.
-Status clone_tree(const std::string& from, const std::string& to, ModeChange change) {
-  struct stat st{};
-  if (::lstat(from.c_str(), &st) != 0) return fail(sys_error("stat", from));
-  if (::mkdir(to.c_str(), 0700) != 0) return fail(sys_error("mkdir", to));
-  TRY_ASSIGN(auto names, entries(from));
-  for (const auto& name : names) {
-    std::string a = from + "/" + name, b = to + "/" + name;
-    struct stat est{};
-    if (::lstat(a.c_str(), &est) != 0) {
-      if (errno == ENOENT) continue;
-      return fail(sys_error("stat", a));
-    }
-    if (S_ISDIR(est.st_mode)) {
-      TRY(clone_tree(a, b, change));
-    } else if (S_ISREG(est.st_mode)) {
-      TRY(clone_file(a, b, est, change));
-    } else if (S_ISLNK(est.st_mode)) {
-      std::error_code ec;
-      auto target = fs::read_symlink(a, ec);
-      if (ec) return fail(fmt::format("readlink {}: {}", a, ec.message()));
-      if (::symlink(target.c_str(), b.c_str()) != 0) return fail(sys_error("symlink", b));
-      if (::lchown(b.c_str(), est.st_uid, est.st_gid) != 0) return fail(sys_error("chown", b));
-    }
-  }
-  // Modes last: a directory made read-only must first have received its entries.
-  if (::chown(to.c_str(), st.st_uid, st.st_gid) != 0) return fail(sys_error("chown", to));
-  if (::chmod(to.c_str(), change.apply(st.st_mode)) != 0) return fail(sys_error("chmod", to));
-  return {};
-}
-
-// Applies `change` to every file and directory under `root` (symlinks keep theirs).
-Status change_modes(const std::string& root, ModeChange change) {
-  struct stat st{};
-  if (::lstat(root.c_str(), &st) != 0) return fail(sys_error("stat", root));
-  if (S_ISLNK(st.st_mode)) return {};
-  if (S_ISDIR(st.st_mode)) {
-    // Writable first, so the entries can be changed even by a non-root owner.
-    if (::chmod(root.c_str(), (st.st_mode & 07777) | S_IWUSR | S_IXUSR) != 0)
-      return fail(sys_error("chmod", root));
-    TRY_ASSIGN(auto names, entries(root));
-    for (const auto& name : names) TRY(change_modes(root + "/" + name, change));
-  }
-  if (::chmod(root.c_str(), change.apply(st.st_mode)) != 0) return fail(sys_error("chmod", root));
-  return {};
-}
-
-// Adds each extent of `file` to `usage`: all of them to the total, those shared
-// with no other file (FIEMAP_EXTENT_SHARED unset) to the exclusive bytes.
-Status add_extents(const std::string& file, VolumeUsage& usage) {
-  Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (fd.get() < 0) return errno == ENOENT ? Status{} : fail(sys_error("open", file));
-  constexpr unsigned k_batch = 256;
-  std::vector<char> buffer(sizeof(struct fiemap) + k_batch * sizeof(struct fiemap_extent));
-  auto* map = reinterpret_cast<struct fiemap*>(buffer.data());
-  uint64_t start = 0;
-  for (;;) {
-    std::fill(buffer.begin(), buffer.end(), 0);
-    map->fm_start = start;
-    map->fm_length = FIEMAP_MAX_OFFSET;
-    map->fm_extent_count = k_batch;
-    if (::ioctl(fd.get(), FS_IOC_FIEMAP, map) != 0) return fail(sys_error("fiemap", file));
-    if (map->fm_mapped_extents == 0) return {};
-    for (unsigned i = 0; i < map->fm_mapped_extents; ++i) {
-      const auto& e = map->fm_extents[i];
-      usage.total_bytes += e.fe_length;
-      if (!(e.fe_flags & FIEMAP_EXTENT_SHARED)) usage.exclusive_bytes += e.fe_length;
-      if (e.fe_flags & FIEMAP_EXTENT_LAST) return {};
-      start = e.fe_logical + e.fe_length;
-    }
-  }
-}
-
-Status add_tree_usage(const std::string& root, VolumeUsage& usage) {
-  struct stat st{};
-  if (::lstat(root.c_str(), &st) != 0) return errno == ENOENT ? Status{} : fail(sys_error("stat", root));
-  if (S_ISREG(st.st_mode)) return add_extents(root, usage);
-  if (!S_ISDIR(st.st_mode)) return {};
-  TRY_ASSIGN(auto names, entries(root));
-  for (const auto& name : names) TRY(add_tree_usage(root + "/" + name, usage));
-  return {};
-}
-
-}  // namespace
-
-Status check_reflink(const std::string& dir) {
-  std::string a = fmt::format("{}/.pgd-reflink-probe-{}", dir, ::getpid()), b = a + "-clone";
-  ScopeGuard cleanup([&] {
-    ::unlink(a.c_str());
-    ::unlink(b.c_str());
-  });
-  TRY(os::write_file_atomic(a, std::string(4096, 'x'), 0600));
-  Fd src(::open(a.c_str(), O_RDONLY | O_CLOEXEC));
-  Fd dst(::open(b.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (src.get() < 0 || dst.get() < 0) return fail(sys_error("open", a));
-  if (::ioctl(dst.get(), FICLONE, src.get()) != 0)
-    return fail(fmt::format("{}: the filesystem cannot clone files ({}); XFS needs "
-                            "'mkfs.xfs -m reflink=1'",
-                            dir, std::strerror(errno)));
-  return {};
-}
-
-bool ReflinkBackend::exists(const std::string& volume) const { return os::exists(path(volume)); }
-
-Status ReflinkBackend::make_parent(const std::string& volume) {
-  std::string parent = fs::path(path(volume)).parent_path().string();
-  if (os::exists(parent)) return {};
-  return os::make_dirs(parent, 0755);
-}
 
 Status ReflinkBackend::create_volume(const std::string& volume) {
   TRY(make_parent(volume));
   std::string p = path(volume);
-  if (::mkdir(p.c_str(), 0755) != 0) {
-    if (errno == EEXIST) return fail(ErrorKind::Conflict, fmt::format("volume {}: exists", p));
-    return fail(sys_error("mkdir", p));
-  }
-  return {};
+  return os::make_dir(p, 0755);
 }
 
 Status ReflinkBackend::clone(const std::string& source, const std::string& target, Access access) {
@@ -207,8 +20,8 @@ Status ReflinkBackend::clone(const std::string& source, const std::string& targe
   std::string from = path(source), to = path(target);
   if (!os::exists(from)) return fail(ErrorKind::NotFound, fmt::format("clone {}: no such volume", from));
   if (os::exists(to)) return fail(ErrorKind::Conflict, fmt::format("clone {} -> {}: target exists", from, to));
-  ModeChange change = access == Access::ReadOnly ? ModeChange{0222, 0} : ModeChange{0, S_IWUSR};
-  Status st = clone_tree(from, to, change);
+  os::ModeChange change = access == Access::ReadOnly ? os::ModeChange{0222, 0} : os::ModeChange{0, S_IWUSR};
+  Status st = os::clone_tree(from, to, change);
   if (!st)
     return fail(with_undo(st.error().wrap(fmt::format("clone {} -> {}", from, to)), destroy(target),
                           "removing the half-made clone " + to));
@@ -219,18 +32,11 @@ Status ReflinkBackend::clone_dir(const std::string& source, const std::string& t
                                  const std::string& dir) {
   std::string from = path(source) + "/" + dir, to = path(target) + "/" + dir;
   TRY(os::remove_tree(to));
-  return clone_tree(from, to, ModeChange{0, S_IWUSR});
+  return os::clone_tree(from, to, os::ModeChange{0, S_IWUSR});
 }
 
 Status ReflinkBackend::set_read_only(const std::string& volume) {
-  return change_modes(path(volume), ModeChange{0222, 0});
-}
-
-Status ReflinkBackend::rename(const std::string& from, const std::string& to) {
-  std::string a = path(from), b = path(to);
-  if (os::exists(b)) return fail(ErrorKind::Conflict, fmt::format("rename {} -> {}: target exists", a, b));
-  if (::rename(a.c_str(), b.c_str()) != 0) return fail(sys_error(fmt::format("rename {} ->", a), b));
-  return {};
+  return os::change_modes(path(volume), os::ModeChange{0222, 0});
 }
 
 Status ReflinkBackend::destroy(const std::string& volume) {
@@ -238,23 +44,18 @@ Status ReflinkBackend::destroy(const std::string& volume) {
   if (!os::exists(p)) return {};
   if (os::remove_tree(p)) return {};
   // A read-only volume's directories must be writable before a non-root owner can empty them.
-  TRY(change_modes(p, ModeChange{0, S_IWUSR}));
+  TRY(os::change_modes(p, os::ModeChange{0, S_IWUSR}));
   return os::remove_tree(p);
 }
 
 Result<VolumeUsage> ReflinkBackend::usage(const std::string& volume) {
-  VolumeUsage usage;
-  TRY(add_tree_usage(path(volume), usage));
-  return usage;
-}
-
-Result<uint64_t> ReflinkBackend::free_bytes() {
-  TRY_ASSIGN(os::FsUsage usage, os::filesystem_usage(m_root));
-  return usage.free_bytes;
+  os::ExtentUsage extents;
+  TRY(os::add_tree_usage(path(volume), extents));
+  return VolumeUsage{extents.total_bytes, extents.exclusive_bytes};
 }
 
 Result<std::vector<std::string>> ReflinkBackend::list() {
-  return list_volumes(m_root, [](const std::string&) { return true; });
+  return list_volumes(root(), [](const std::string&) { return true; });
 }
 
 }  // namespace pgd

@@ -10,36 +10,24 @@
 // write permission back (a data directory's files are all owner-writable).
 #pragma once
 
-#include "storage/storage_backend.h"
+#include "storage/directory_backend.h"
 
 namespace pgd {
 
-class ReflinkBackend : public StorageBackend {
+class ReflinkBackend : public DirectoryBackend {
  public:
   // REQUIRES: `root` is a directory on a filesystem with reflink support.
-  explicit ReflinkBackend(std::string root) : m_root(std::move(root)) {}
+  explicit ReflinkBackend(std::string root) : DirectoryBackend(std::move(root)) {}
   std::string kind() const override { return "xfs"; }
-  std::string root() const override { return m_root; }
-  std::string path(const std::string& volume) const override { return m_root + "/" + volume; }
-  bool exists(const std::string& volume) const override;
   Status create_volume(const std::string& volume) override;
   Status clone(const std::string& source, const std::string& target, Access access) override;
   bool atomic_clone() const override { return false; }
   Status clone_dir(const std::string& source, const std::string& target,
                    const std::string& dir) override;
   Status set_read_only(const std::string& volume) override;
-  Status rename(const std::string& from, const std::string& to) override;
   Status destroy(const std::string& volume) override;
   Result<VolumeUsage> usage(const std::string& volume) override;
-  Result<uint64_t> free_bytes() override;
   Result<std::vector<std::string>> list() override;
-
- private:
-  Status make_parent(const std::string& volume);
-  std::string m_root;
 };
-
-// Whether files in `dir` can be cloned with FICLONE (a probe with two temp files).
-Status check_reflink(const std::string& dir);
 
 }  // namespace pgd
