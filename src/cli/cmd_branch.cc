@@ -1,8 +1,5 @@
 // pgd branch create|list|get|delete|reset (alias sync)|password
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 
 #include <fmt/format.h>
 
@@ -10,6 +7,7 @@
 #include "cli/views.h"
 #include "core/pitr.h"
 #include "core/secrets.h"
+#include "os/process.h"
 
 namespace pgd::cli {
 namespace {
@@ -139,14 +137,9 @@ Status run_connect(const BranchOptions& o, Env& env, const Output&) {
   std::vector<std::string> args{"psql", "--host", k_host, "--port", std::to_string(branch.port),
                                 "--username", k_superuser, "--dbname", k_database};
   args.insert(args.end(), o.psql_args.begin(), o.psql_args.end());
-  ::setenv("PGPASSWORD", password.c_str(), 1);
-  ::setenv("PGAPPNAME", "pgd connect", 1);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  ::execvp("psql", argv.data());
-  return fail(fmt::format("connect {}: cannot run psql: {}; install it with apt-get install "
-                          "postgresql-client", ref.full(), std::strerror(errno)));
+  Error e = os::exec_replacing(args, {{"PGPASSWORD", password}, {"PGAPPNAME", "pgd connect"}});
+  return fail(fmt::format("connect {}: {}; install it with apt-get install postgresql-client",
+                          ref.full(), e.message));
 }
 
 }  // namespace

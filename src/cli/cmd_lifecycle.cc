@@ -43,9 +43,10 @@ void add_tree_rows(const Output& out, const std::vector<nlohmann::json>& branche
   }
 }
 
-nlohmann::json pool_json(const PoolConfig& pool) {
-  nlohmann::json pj = {{"mount_point", pool.mount_point}, {"mode", pool.mode}, {"pool_file", pool.pool_file}};
-  if (auto usage = os::filesystem_usage(pool.mount_point)) {
+nlohmann::json pool_json(Host& host, const PoolConfig& pool) {
+  nlohmann::json pj = {{"kind", pool.kind}, {"mount_point", pool.mount_point}, {"mode", pool.mode},
+                       {"pool_file", pool.pool_file}};
+  if (auto usage = host.filesystem_usage(pool.mount_point)) {
     pj["size_bytes"] = usage->total_bytes;
     pj["free_bytes"] = usage->free_bytes;
     pj["used_bytes"] = usage->total_bytes - usage->free_bytes;
@@ -80,7 +81,7 @@ Result<nlohmann::json> projects_json(Context& ctx, bool with_size) {
 Status run_status(const StatusOptions& o, Env& env, const Output& out) {
   TRY_ASSIGN(PoolConfig pool, env.pool());
   TRY_ASSIGN(Context * ctx, env.context());
-  nlohmann::json pj = pool_json(pool);
+  nlohmann::json pj = pool_json(env.host(), pool);
   TRY_ASSIGN(nlohmann::json projects, projects_json(*ctx, !o.no_size));
   out.document({{"pool", pj}, {"projects", projects}});
   if (out.json()) return {};
@@ -88,7 +89,7 @@ Status run_status(const StatusOptions& o, Env& env, const Output& out) {
                           ? fmt::format("size {}, used {}, free {}", format_bytes(pj["size_bytes"]),
                                         format_bytes(pj["used_bytes"]), format_bytes(pj["free_bytes"]))
                           : "not mounted";
-  out.line(fmt::format("Pool: btrfs at {} ({})", pool.mount_point, usage));
+  out.line(fmt::format("Pool: {} at {} ({})", pool.kind, pool.mount_point, usage));
   std::vector<std::vector<std::string>> rows;
   for (const auto& p : projects) {
     std::vector<nlohmann::json> bj(p["branches"].begin(), p["branches"].end());

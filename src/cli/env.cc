@@ -54,6 +54,10 @@ Result<Context*> Env::context() {
   return m_context.get();
 }
 
+std::vector<int> Env::installed_postgres_versions() {
+  return NativePostgres(os::current_user(), m_paths.tmp_dir()).installed_versions();
+}
+
 std::vector<std::string> Env::warnings() const {
   return m_context ? m_context->warnings : std::vector<std::string>{};
 }

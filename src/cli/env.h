@@ -25,6 +25,8 @@ class Env {
   // A full context: store, storage, Postgres runner. REQUIRES: pgd is set up.
   Result<Context*> context();
   Host& host() { return m_host; }
+  // Major versions of PostgreSQL whose server binaries are installed.
+  std::vector<int> installed_postgres_versions();
   os::Files& files() { return m_files; }
   // Where use cases report phases as they happen; set before context().
   void set_progress(Progress* progress) { m_progress = progress; }

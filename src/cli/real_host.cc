@@ -41,5 +41,12 @@ Status RealHost::mount_image(const std::string& image, const std::string& mount_
 }
 void RealHost::use_direct_io(const std::string& mount_point) { pgd::use_direct_io(mount_point); }
 Status RealHost::unmount(const std::string& mount_point) { return unmount_pool(mount_point); }
+Result<os::FsUsage> RealHost::filesystem_usage(const std::string& path) {
+  return os::filesystem_usage(path);
+}
+Result<std::string> RealHost::tool_version(const std::string& tool) {
+  TRY_ASSIGN(std::string out, os::run_checked({tool, "--version"}));
+  return trim(out.substr(0, out.find('\n')));
+}
 
 }  // namespace pgd::cli

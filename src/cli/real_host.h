@@ -24,6 +24,8 @@ class RealHost : public Host {
                      const std::string& kind) override;
   void use_direct_io(const std::string& mount_point) override;
   Status unmount(const std::string& mount_point) override;
+  Result<os::FsUsage> filesystem_usage(const std::string& path) override;
+  Result<std::string> tool_version(const std::string& tool) override;
 };
 
 }  // namespace pgd::cli

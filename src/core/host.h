@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "os/fs.h"
 #include "os/process.h"
 
 namespace pgd {
@@ -39,6 +40,10 @@ class Host {
   // Best effort: a loop device that cannot switch keeps buffered I/O.
   virtual void use_direct_io(const std::string& mount_point) = 0;
   virtual Status unmount(const std::string& mount_point) = 0;
+  // Total and free bytes of the filesystem holding `path`.
+  virtual Result<os::FsUsage> filesystem_usage(const std::string& path) = 0;
+  // The first line `tool --version` prints; an error when it cannot run.
+  virtual Result<std::string> tool_version(const std::string& tool) = 0;
 };
 
 }  // namespace pgd

@@ -1,11 +1,8 @@
 #include "core/secrets.h"
 
-#include <sys/random.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include <fmt/format.h>
+
+#include "os/random.h"
 
 
 namespace pgd {
@@ -13,12 +10,11 @@ namespace pgd {
 Result<std::string> generate_password() {
   static const char k_alphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  unsigned char bytes[32];
-  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
-    return fail(fmt::format("generate password: getrandom: {}", std::strerror(errno)));
+  auto bytes = os::random_bytes(32);
+  if (!bytes) return fail(bytes.error().wrap("generate password"));
   std::string out;
   // 62 symbols: the modulo bias (256 % 62) costs < 0.1 bit of 190; fine for a password.
-  for (unsigned char b : bytes) out += k_alphabet[b % 62];
+  for (unsigned char b : *bytes) out += k_alphabet[b % 62];
   return out;
 }
 

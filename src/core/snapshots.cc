@@ -1,7 +1,5 @@
 #include "core/snapshots.h"
 
-#include <sys/random.h>
-
 #include <fmt/format.h>
 
 #include "base/scope_guard.h"
@@ -10,6 +8,7 @@
 #include "core/branches.h"
 #include "core/operation.h"
 #include "core/secrets.h"
+#include "os/random.h"
 
 namespace pgd {
 namespace {
@@ -17,8 +16,11 @@ namespace {
 // "20261124-183000-7f3a": sortable, readable, unique enough with the random tail.
 std::string new_snapshot_id(int64_t now_us) {
   std::string iso = format_iso8601_ms(now_us);  // 2026-11-24T18:30:00.123Z
-  uint16_t tail = 0;
-  ::getrandom(&tail, sizeof tail, 0);
+  // The tail only separates two snapshots of one second; a failed read leaves 0.
+  auto random = os::random_bytes(2);
+  uint16_t tail = random ? static_cast<uint16_t>(static_cast<unsigned char>((*random)[0]) << 8 |
+                                                 static_cast<unsigned char>((*random)[1]))
+                         : 0;
   return fmt::format("{}{}{}-{}{}{}-{:04x}", iso.substr(0, 4), iso.substr(5, 2), iso.substr(8, 2),
                      iso.substr(11, 2), iso.substr(14, 2), iso.substr(17, 2), tail);
 }

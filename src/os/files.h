@@ -40,6 +40,7 @@ class Files {
   virtual Result<std::string> read(const std::string& path) = 0;
   virtual bool exists(const std::string& path) = 0;
   virtual Result<Owner> owner(const std::string& path) = 0;
+  virtual Result<mode_t> mode(const std::string& path) = 0;  // permission bits
   // mkdir -p, then chmod the last component to `mode`.
   virtual Status make_dirs(const std::string& path, mode_t mode) = 0;
   virtual Status remove_tree(const std::string& path) = 0;  // missing is success
@@ -63,6 +64,7 @@ class RealFiles : public Files {
   Result<std::string> read(const std::string& path) override;
   bool exists(const std::string& path) override;
   Result<Owner> owner(const std::string& path) override;
+  Result<mode_t> mode(const std::string& path) override;
   Status make_dirs(const std::string& path, mode_t mode) override;
   Status remove_tree(const std::string& path) override;
   Status remove_file(const std::string& path) override;

@@ -143,6 +143,14 @@ Result<pid_t> spawn_detached(const std::vector<std::string>& argv, const RunOpti
   return pid;
 }
 
+Error exec_replacing(const std::vector<std::string>& argv,
+                     const std::vector<std::pair<std::string, std::string>>& env) {
+  for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
+  auto args = to_argv(argv);
+  ::execvp(args[0], args.data());
+  return Error{ErrorKind::Failure, fmt::format("cannot run {}: {}", argv[0], std::strerror(errno))};
+}
+
 bool is_zombie(pid_t pid) {
   std::ifstream stat(fmt::format("/proc/{}/stat", pid));
   std::string line;

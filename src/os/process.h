@@ -47,6 +47,12 @@ Result<std::string> run_checked(const std::vector<std::string>& argv,
 Result<pid_t> spawn_detached(const std::vector<std::string>& argv, const RunOptions& options,
                              const std::string& log_path);
 
+// Replaces this process with argv[0] (searched in PATH), with `env` added to
+// the environment (seen only by this user's processes, unlike argv). Returns
+// only when the exec failed.
+Error exec_replacing(const std::vector<std::string>& argv,
+                     const std::vector<std::pair<std::string, std::string>>& env);
+
 bool process_alive(pid_t pid);
 // Exited but not yet reaped by its parent (e.g. init, after pgd has exited).
 bool is_zombie(pid_t pid);

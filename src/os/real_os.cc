@@ -41,6 +41,12 @@ Result<Owner> RealFiles::owner(const std::string& path) {
     return fail(fmt::format("stat {}: {}", path, std::strerror(errno)));
   return Owner{st.st_uid, st.st_gid};
 }
+Result<mode_t> RealFiles::mode(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0)
+    return fail(fmt::format("stat {}: {}", path, std::strerror(errno)));
+  return st.st_mode & 07777;
+}
 Status RealFiles::make_dirs(const std::string& path, mode_t mode) { return os::make_dirs(path, mode); }
 Status RealFiles::remove_tree(const std::string& path) { return os::remove_tree(path); }
 Status RealFiles::remove_file(const std::string& path) { return os::remove_file(path); }

@@ -65,6 +65,12 @@ class FakeHost : public Host {
     return {};
   }
   void use_direct_io(const std::string& mount_point) override { log.push_back("direct-io " + mount_point); }
+  std::map<std::string, std::string> tools;     // tool -> its version line
+  Result<os::FsUsage> filesystem_usage(const std::string&) override { return os::FsUsage{100ULL << 30, 50ULL << 30}; }
+  Result<std::string> tool_version(const std::string& tool) override {
+    if (!tools.count(tool)) return fail(fmt::format("{} --version: not found", tool));
+    return tools[tool];
+  }
   Status unmount(const std::string& mount_point) override {
     log.push_back("unmount " + mount_point);
     mounts.erase(mount_point);

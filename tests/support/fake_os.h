@@ -44,6 +44,11 @@ class FakeFiles : public os::Files {
     if (!exists(path)) return fail(fmt::format("stat {}: No such file or directory", path));
     return os::Owner{1000, 1000};
   }
+  Result<mode_t> mode(const std::string& path) override {
+    if (files.count(path)) return files[path].mode;
+    if (dirs.count(path)) return mode_t{0700};
+    return fail(fmt::format("stat {}: No such file or directory", path));
+  }
   Status make_dirs(const std::string& path, mode_t) override {
     for (size_t i = 1; i != std::string::npos; i = path.find('/', i + 1)) dirs.insert(path.substr(0, i));
     dirs.insert(path);

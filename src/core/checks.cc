@@ -1,0 +1,108 @@
+#include "core/checks.h"
+
+#include <fmt/format.h>
+
+#include "base/names.h"
+#include "base/strings.h"
+#include "core/setup.h"
+#include "core/wal_ops.h"
+
+namespace pgd {
+namespace {
+
+std::string os_release(os::Files& files) {
+  auto content = files.read("/etc/os-release");
+  if (!content) return "unknown";
+  auto pos = content->find("PRETTY_NAME=\"");
+  if (pos == std::string::npos) return "unknown";
+  pos += 13;
+  return content->substr(pos, content->find('"', pos) - pos);
+}
+
+Check tool_check(Host& host, const std::string& package, const std::string& tool) {
+  auto version = host.tool_version(tool);
+  return {package, bool(version), version ? *version : "not found", "apt-get install " + package};
+}
+
+}  // namespace
+
+std::vector<Check> check_system(Host& host, os::Files& files, const std::vector<int>& pg_versions,
+                                const std::optional<PoolConfig>& pool) {
+  std::vector<Check> checks;
+  checks.push_back({"Operating system", true, os_release(files), ""});
+  std::vector<std::string> names;
+  for (int v : pg_versions) names.push_back(std::to_string(v));
+  checks.push_back({"PostgreSQL", !pg_versions.empty(),
+                    pg_versions.empty() ? "no server binaries in /usr/lib/postgresql"
+                                        : "installed: " + join(names, ", "),
+                    "apt-get install postgresql-15"});
+  if (!pool || pool->kind == "btrfs") checks.push_back(tool_check(host, "btrfs-progs", "btrfs"));
+  if (!pool || pool->kind == "xfs") checks.push_back(tool_check(host, "xfsprogs", "mkfs.xfs"));
+  return checks;
+}
+
+std::vector<Check> check_pool(Host& host, const PoolConfig& pool) {
+  std::vector<Check> checks;
+  bool mounted = pool.mode != "file" || host.is_mount_point(pool.mount_point);
+  checks.push_back({"Pool mounted", mounted,
+                    pool.mode == "file" ? fmt::format("{} at {}", pool.pool_file, pool.mount_point)
+                                        : pool.mount_point,
+                    "sudo pgd setup   (re-attaches the recorded pool)"});
+  if (!mounted) return checks;
+  std::string kind = host.filesystem_kind(pool.mount_point);
+  checks.push_back({"Pool filesystem", kind == pool.kind,
+                    kind == pool.kind ? kind
+                                      : fmt::format("{} (recorded: {})", kind.empty() ? "other" : kind, pool.kind),
+                    "pgd setup --dir DIR (on btrfs or XFS)"});
+  if (auto usage = host.filesystem_usage(pool.mount_point)) {
+    bool roomy = usage->free_bytes * 20 >= usage->total_bytes;
+    checks.push_back({"Pool free space", roomy,
+                      fmt::format("{} free of {}", format_bytes(usage->free_bytes),
+                                  format_bytes(usage->total_bytes)),
+                      "delete unused branches and snapshots, or grow the pool"});
+  }
+  checks.push_back({"Postgres user", bool(postgres_user(host, pool)), pool.pg_user, "sudo pgd setup"});
+  return checks;
+}
+
+Check check_permissions(Context& ctx) {
+  auto is_private = [&](const std::string& path) {
+    auto mode = ctx.files.mode(path);
+    return mode && (*mode & 077) == 0;
+  };
+  std::vector<std::string> bad;
+  for (const auto& path : {ctx.paths.state_db(), ctx.paths.secrets_dir()})
+    if (!is_private(path)) bad.push_back(path);
+  if (auto projects = ctx.store.projects())
+    for (const auto& p : *projects)
+      if (!is_private(ctx.paths.password_file(p.name))) bad.push_back(ctx.paths.password_file(p.name));
+  if (auto branches = ctx.store.branches())
+    for (const auto& b : *branches) {
+      std::string wal = ctx.paths.wal_dir(b.project, b.name);
+      if (ctx.files.exists(wal) && !is_private(wal)) bad.push_back(wal);
+    }
+  return {"Permissions", bad.empty(),
+          bad.empty() ? "state, secrets and archives are private" : "readable by others: " + join(bad, ", "),
+          "chmod go-rwx " + join(bad, " ")};
+}
+
+std::vector<Check> check_archivers(Context& ctx) {
+  std::vector<Check> checks;
+  auto branches = ctx.store.branches();
+  if (!branches) return checks;
+  for (const auto& b : *branches) {
+    if (b.state != BranchState::Running) continue;
+    auto info = wal_info(ctx, b);
+    if (!info || !info->archiver || info->archiver->failed_count == 0) continue;
+    const auto& a = *info->archiver;
+    if (a.last_failed_time <= a.last_archived_time) continue;  // failed before, works now
+    checks.push_back({"WAL archiving " + b.full_name(), false,
+                      fmt::format("{} failures, last {} at {}", a.failed_count, a.last_failed_wal,
+                                  a.last_failed_time),
+                      "see " + ctx.paths.log_file(b.project, b.name) +
+                          " (disk full? archive dir permissions?)"});
+  }
+  return checks;
+}
+
+}  // namespace pgd

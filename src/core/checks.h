@@ -1,0 +1,33 @@
+// doctor's checks of the machine, the pool, permissions and WAL archiving:
+// each names what it looked at, whether it is fine, and the command that fixes
+// it. (Records against reality: core/repair.h.)
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/context.h"
+#include "core/host.h"
+
+namespace pgd {
+
+struct Check {
+  std::string name;
+  bool ok = true;
+  std::string detail;
+  std::string fix;  // shown only when !ok
+};
+
+// The operating system, the installed PostgreSQL versions, and the tools of
+// the pool's filesystem (btrfs-progs or xfsprogs; both before setup).
+std::vector<Check> check_system(Host& host, os::Files& files, const std::vector<int>& pg_versions,
+                                const std::optional<PoolConfig>& pool);
+// Mounted, the recorded filesystem, free space, the Postgres user.
+std::vector<Check> check_pool(Host& host, const PoolConfig& pool);
+// The state database, secrets and WAL archives are readable by their owner only.
+Check check_permissions(Context& ctx);
+// One failing check per running branch whose archiver fails now.
+std::vector<Check> check_archivers(Context& ctx);
+
+}  // namespace pgd
