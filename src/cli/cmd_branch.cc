@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/views.h"
 #include "core/pitr.h"
+#include "core/projects.h"
 #include "core/secrets.h"
 #include "os/process.h"
 
@@ -48,12 +49,7 @@ Status run_list(const BranchOptions& o, Env& env, const Output& out) {
     project = o.project;
   }
   TRY_ASSIGN(Context * ctx, env.context());
-  if (project) {
-    TRY_ASSIGN(auto p, ctx->store.project(*project));
-    if (!p)
-      return fail(ErrorKind::NotFound,
-                  fmt::format("project '{}' does not exist (see 'pgd project list')", *project));
-  }
+  if (project) TRY(require_project(*ctx, *project));
   TRY_ASSIGN(auto branches, ctx->store.branches(project));
   nlohmann::json j = nlohmann::json::array();
   std::vector<std::vector<std::string>> rows;

@@ -58,14 +58,11 @@ Status run_list(Env& env, const Output& out) {
 Status run_get(const ProjectOptions& o, Env& env, const Output& out) {
   TRY(validate_name("project", o.name));
   TRY_ASSIGN(Context * ctx, env.context());
-  TRY_ASSIGN(auto project, ctx->store.project(o.name));
-  if (!project)
-    return fail(ErrorKind::NotFound,
-                fmt::format("project '{}' does not exist (see 'pgd project list')", o.name));
-  auto j = project_json(*ctx, *project);
+  TRY_ASSIGN(ProjectRecord project, require_project(*ctx, o.name));
+  auto j = project_json(*ctx, project);
   out.document(j);
-  out.line(fmt::format("Project {}: PostgreSQL {}, created {}", project->name, project->pg_version,
-                       project->created_at));
+  out.line(fmt::format("Project {}: PostgreSQL {}, created {}", project.name, project.pg_version,
+                       project.created_at));
   std::vector<std::vector<std::string>> rows;
   for (const auto& b : j["branches"])
     rows.push_back({b["name"], b["parent"].is_null() ? "-" : b["parent"].get<std::string>(),

@@ -5,6 +5,7 @@
 #include "base/scope_guard.h"
 #include "core/clone.h"
 #include "core/operation.h"
+#include "core/projects.h"
 #include "core/secrets.h"
 #include "core/snapshots.h"
 #include "core/tls.h"
@@ -66,10 +67,7 @@ LiveStatus live_status(Context& ctx, const BranchRecord& b) {
 }
 
 Result<BranchRecord> require_branch(Context& ctx, const BranchRef& ref) {
-  TRY_ASSIGN(auto project, ctx.store.project(ref.project));
-  if (!project)
-    return fail(ErrorKind::NotFound,
-                fmt::format("project '{}' does not exist (see 'pgd project list')", ref.project));
+  TRY(require_project(ctx, ref.project));
   TRY_ASSIGN(auto branch, ctx.store.branch(ref.project, ref.branch));
   if (!branch)
     return fail(ErrorKind::NotFound,

@@ -47,6 +47,14 @@ Status remove_project_files(Context& ctx, const std::string& name) {
   return ctx.files.remove_tree(ctx.paths.wal_project_dir(name));
 }
 
+Result<ProjectRecord> require_project(Context& ctx, const std::string& name) {
+  TRY_ASSIGN(auto project, ctx.store.project(name));
+  if (!project)
+    return fail(ErrorKind::NotFound,
+                fmt::format("project '{}' does not exist (see 'pgd project list')", name));
+  return *project;
+}
+
 Result<BranchCreated> create_project(Context& ctx, const std::string& name,
                                      std::optional<int> pg_version) {
   auto started = std::chrono::steady_clock::now();
@@ -93,10 +101,7 @@ Result<BranchCreated> create_project(Context& ctx, const std::string& name,
 Status delete_project(Context& ctx, const std::string& name, Force force) {
   TRY(validate_name("project", name));
   TRY_ASSIGN(Operation op, Operation::begin(ctx, "project.delete", name, name));
-  TRY_ASSIGN(auto project, ctx.store.project(name));
-  if (!project)
-    return fail(ErrorKind::NotFound,
-                fmt::format("project '{}' does not exist (see 'pgd project list')", name));
+  TRY(require_project(ctx, name));
   TRY_ASSIGN(auto all, ctx.store.branches(name));
   if (all.size() > 1 && force == Force::No)
     return fail(ErrorKind::Conflict,

@@ -11,6 +11,8 @@ namespace pgd {
 
 // initdb a new cluster as `<name>/main` and start it. Without `pg_version`,
 // the newest installed version. Nothing is left behind on failure.
+// The project's record; NotFound (saying where to look) when there is none.
+Result<ProjectRecord> require_project(Context& ctx, const std::string& name);
 Result<BranchCreated> create_project(Context& ctx, const std::string& name,
                                      std::optional<int> pg_version);
 // Refused without Force::Yes when the project has branches besides main.
