@@ -1,10 +1,8 @@
 #include "wal/archive.h"
 
-#include <algorithm>
 
 #include <fmt/format.h>
 
-#include "postgres/config.h"
 
 namespace pgd::wal {
 
