@@ -48,6 +48,12 @@ Result<BranchRef> parse_branch_ref(const std::string& text) {
   return ref;
 }
 
+Result<std::optional<BranchRef>> parse_optional_branch_ref(const std::string& text) {
+  if (text.empty()) return std::optional<BranchRef>{};
+  TRY_ASSIGN(BranchRef ref, parse_branch_ref(text));
+  return std::optional<BranchRef>(ref);
+}
+
 Result<uint64_t> parse_size(const std::string& text) {
   auto bad = [&] {
     return fail(ErrorKind::Usage,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "base/result.h"
@@ -20,6 +21,9 @@ struct BranchRef {
 
 // "prod/dev" -> {prod, dev}. Both parts validated.
 Result<BranchRef> parse_branch_ref(const std::string& text);
+
+// parse_branch_ref of a name that may be absent: "" -> nullopt.
+Result<std::optional<BranchRef>> parse_optional_branch_ref(const std::string& text);
 
 // "20G", "512M", "1T", "1048576" (bytes) -> bytes; binary units.
 Result<uint64_t> parse_size(const std::string& text);

@@ -15,6 +15,16 @@ void add_json_flag(CLI::App* cmd, Invocation& inv) {
   cmd->add_flag("--json", inv.json, "print JSON instead of text");
 }
 
+CLI::Option* add_branch_arg(CLI::App* cmd, std::string& ref) {
+  return cmd->add_option("name", ref, "branch as <project>/<branch>");
+}
+
+CLI::App* add_group(CLI::App& app, const std::string& name, const std::string& help) {
+  auto* group = app.add_subcommand(name, help);
+  group->require_subcommand(1);
+  return group;
+}
+
 namespace {
 
 int run_command(int argc, char** argv) {

@@ -143,19 +143,17 @@ Status run_connect(const BranchOptions& o, Env& env, const Output&) {
 void add_connect_command(CLI::App& app, Invocation& inv) {
   auto o = std::make_shared<BranchOptions>();
   auto* cmd = app.add_subcommand("connect", "Open psql on a branch (pgd connect P/B -- psql args)");
-  cmd->add_option("name", o->ref, "branch as <project>/<branch>")->required();
+  add_branch_arg(cmd, o->ref)->required();
   cmd->add_option("psql_args", o->psql_args, "arguments for psql, after --");
   cmd->callback([&inv, o] { inv.action = [o](Env& e, const Output& out) { return run_connect(*o, e, out); }; });
 }
 
 void add_branch_commands(CLI::App& app, Invocation& inv) {
-  auto* group = app.add_subcommand("branch", "Create, list, inspect, reset and delete branches");
-  group->require_subcommand(1);
+  auto* group = add_group(app, "branch", "Create, list, inspect, reset and delete branches");
   auto o = std::make_shared<BranchOptions>();
-  const char* ref_help = "branch as <project>/<branch>";
 
   auto* create = add_leaf(group, inv, o, "create", "Branch a copy-on-write clone (default: of main)", run_create);
-  create->add_option("name", o->ref, ref_help)->required();
+  add_branch_arg(create, o->ref)->required();
   create->add_option("--from", o->from, "source branch <project>/<branch> (default <project>/main)");
   create->add_option("--pitr", o->pitr,
                      "recover the source as of a time (2025-10-07T14:30:00Z, \"2 hours ago\", -30m), "
@@ -164,22 +162,25 @@ void add_branch_commands(CLI::App& app, Invocation& inv) {
   auto* list = add_leaf(group, inv, o, "list", "List branches of all projects, or of one", run_list);
   list->add_option("project", o->project, "only this project");
 
-  add_leaf(group, inv, o, "get", "Show a branch, its connection details and size", run_get)
-      ->add_option("name", o->ref, ref_help)->required();
+  add_branch_arg(add_leaf(group, inv, o, "get",
+                          "Show a branch, its connection details and size", run_get),
+                 o->ref)->required();
 
   auto* del = add_leaf(group, inv, o, "delete", "Delete a branch", run_delete);
-  del->add_option("name", o->ref, ref_help)->required();
+  add_branch_arg(del, o->ref)->required();
   del->add_flag("--force", o->force, "also delete the branches made from it");
 
   auto* reset = add_leaf(group, inv, o, "reset", "Reset a branch to its parent's current state", run_reset);
-  reset->add_option("name", o->ref, ref_help)->required();
+  add_branch_arg(reset, o->ref)->required();
   reset->alias("sync");
   reset->add_flag("--force", o->force, "also when the branch has snapshots (they are deleted)");
 
-  add_leaf(group, inv, o, "password", "Print the branch's password for user postgres", run_password)
-      ->add_option("name", o->ref, ref_help)->required();
-  add_leaf(group, inv, o, "url", "Print the branch's connection URI (without the password)", run_url)
-      ->add_option("name", o->ref, ref_help)->required();
+  add_branch_arg(add_leaf(group, inv, o, "password",
+                          "Print the branch's password for user postgres", run_password),
+                 o->ref)->required();
+  add_branch_arg(add_leaf(group, inv, o, "url",
+                          "Print the branch's connection URI (without the password)", run_url),
+                 o->ref)->required();
 }
 
 }  // namespace pgd::cli

@@ -158,7 +158,7 @@ void add_action(CLI::App& app, Invocation& inv, Action action, const std::string
                 const std::string& help) {
   auto o = std::make_shared<LifecycleOptions>();
   auto* cmd = app.add_subcommand(name, help);
-  cmd->add_option("name", o->ref, "branch as <project>/<branch>");
+  add_branch_arg(cmd, o->ref);
   if (action != Action::Restart)
     cmd->add_flag("--all", o->all,
                   action == Action::Start ? "start every branch recorded as running (after a reboot)"

@@ -34,7 +34,7 @@ Status run_create(const ProjectOptions& o, Env& env, const Output& out) {
   return {};
 }
 
-Status run_list(Env& env, const Output& out) {
+Status run_list(const ProjectOptions&, Env& env, const Output& out) {
   TRY_ASSIGN(Context * ctx, env.context());
   TRY_ASSIGN(auto projects, ctx->store.projects());
   nlohmann::json j = nlohmann::json::array();
@@ -83,30 +83,21 @@ Status run_delete(const ProjectOptions& o, Env& env, const Output& out) {
 }  // namespace
 
 void add_project_commands(CLI::App& app, Invocation& inv) {
-  auto* group = app.add_subcommand("project", "Create, list, inspect and delete projects");
-  group->require_subcommand(1);
   auto o = std::make_shared<ProjectOptions>();
+  auto* group = add_group(app, "project", "Create, list, inspect and delete projects");
 
-  auto* create = group->add_subcommand("create", "Create a project and start its main branch");
+  auto* create = add_leaf(group, inv, o, "create", "Create a project and start its main branch", run_create);
   create->add_option("name", o->name, "project name")->required();
   create->add_option("--pg-version", o->pg_version, "PostgreSQL major version (default: newest installed)");
-  add_json_flag(create, inv);
-  create->callback([&inv, o] { inv.action = [o](Env& e, const Output& out) { return run_create(*o, e, out); }; });
 
-  auto* list = group->add_subcommand("list", "List projects");
-  add_json_flag(list, inv);
-  list->callback([&inv] { inv.action = run_list; });
+  add_leaf(group, inv, o, "list", "List projects", run_list);
 
-  auto* get = group->add_subcommand("get", "Show a project and its branches");
-  get->add_option("name", o->name, "project name")->required();
-  add_json_flag(get, inv);
-  get->callback([&inv, o] { inv.action = [o](Env& e, const Output& out) { return run_get(*o, e, out); }; });
+  add_leaf(group, inv, o, "get", "Show a project and its branches", run_get)
+      ->add_option("name", o->name, "project name")->required();
 
-  auto* del = group->add_subcommand("delete", "Delete a project with all its branches");
+  auto* del = add_leaf(group, inv, o, "delete", "Delete a project with all its branches", run_delete);
   del->add_option("name", o->name, "project name")->required();
   del->add_flag("--force", o->force, "also delete its branches besides main");
-  add_json_flag(del, inv);
-  del->callback([&inv, o] { inv.action = [o](Env& e, const Output& out) { return run_delete(*o, e, out); }; });
 }
 
 }  // namespace pgd::cli

@@ -56,10 +56,7 @@ Status run_create(const SnapshotOptions& o, Env& env, const Output& out) {
 }
 
 Status run_list(const SnapshotOptions& o, Env& env, const Output& out) {
-  std::optional<BranchRef> ref;
-  if (!o.ref.empty()) {
-    TRY_ASSIGN(ref, parse_branch_ref(o.ref));
-  }
+  TRY_ASSIGN(std::optional<BranchRef> ref, parse_optional_branch_ref(o.ref));
   TRY_ASSIGN(Context * ctx, env.context());
   std::vector<SnapshotRecord> snaps;
   if (ref) {
@@ -118,24 +115,23 @@ Status run_cleanup(const SnapshotOptions& o, Env& env, const Output& out) {
 }  // namespace
 
 void add_snapshot_commands(CLI::App& app, Invocation& inv) {
-  auto* group = app.add_subcommand("snapshot", "Create, list and delete snapshots (PITR bases)");
-  group->require_subcommand(1);
+  auto* group = add_group(app, "snapshot", "Create, list and delete snapshots (PITR bases)");
   auto o = std::make_shared<SnapshotOptions>();
-  const char* ref_help = "branch as <project>/<branch>";
 
   auto* create = add_leaf(group, inv, o, "create", "Take an application-consistent, read-only snapshot", run_create);
-  create->add_option("name", o->ref, ref_help)->required();
+  add_branch_arg(create, o->ref)->required();
   o->label_option =
       create->add_option("--label", o->label, "a name for it, unique per branch (e.g. before-migration)");
 
-  add_leaf(group, inv, o, "list", "List snapshots of all branches, or of one", run_list)
-      ->add_option("name", o->ref, ref_help);
+  add_branch_arg(add_leaf(group, inv, o, "list",
+                          "List snapshots of all branches, or of one", run_list),
+                 o->ref);
 
   add_leaf(group, inv, o, "delete", "Delete a snapshot by id or label", run_delete)
       ->add_option("id", o->id, "snapshot id or label")->required();
 
   auto* cleanup = add_leaf(group, inv, o, "cleanup", "Delete snapshots older than --days", run_cleanup);
-  cleanup->add_option("name", o->ref, ref_help);
+  add_branch_arg(cleanup, o->ref);
   cleanup->add_flag("--all", o->all, "every branch's snapshots");
   cleanup->add_option("--days", o->days, "age in days (0 or more)")->required()->check(CLI::NonNegativeNumber);
   cleanup->add_flag("--dry-run", o->dry_run, "only list what would be deleted");

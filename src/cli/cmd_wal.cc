@@ -42,10 +42,7 @@ nlohmann::json info_json(const WalInfo& i) {
 }
 
 Status run_info(const WalOptions& o, Env& env, const Output& out) {
-  std::optional<BranchRef> ref;
-  if (!o.ref.empty()) {
-    TRY_ASSIGN(ref, parse_branch_ref(o.ref));
-  }
+  TRY_ASSIGN(std::optional<BranchRef> ref, parse_optional_branch_ref(o.ref));
   TRY_ASSIGN(Context * ctx, env.context());
   std::vector<BranchRecord> branches;
   if (ref) {
@@ -100,20 +97,16 @@ Status run_cleanup(const WalOptions& o, Env& env, const Output& out) {
 }  // namespace
 
 void add_wal_commands(CLI::App& app, Invocation& inv) {
-  auto* group = app.add_subcommand("wal", "Inspect and clean up the WAL archives");
-  group->require_subcommand(1);
+  auto* group = add_group(app, "wal", "Inspect and clean up the WAL archives");
   auto o = std::make_shared<WalOptions>();
-  auto* info = group->add_subcommand("info", "Archive size, oldest/newest segment, archiver health");
-  info->add_option("name", o->ref, "branch as <project>/<branch> (default: all)");
-  add_json_flag(info, inv);
-  info->callback([&inv, o] { inv.action = [o](Env& e, const Output& out) { return run_info(*o, e, out); }; });
+  add_leaf(group, inv, o, "info", "Archive size, oldest/newest segment, archiver health", run_info)
+      ->add_option("name", o->ref, "branch as <project>/<branch> (default: all)");
 
-  auto* cleanup = group->add_subcommand("cleanup", "Delete archived WAL older than --days that no snapshot needs");
-  cleanup->add_option("name", o->ref, "branch as <project>/<branch>")->required();
+  auto* cleanup = add_leaf(group, inv, o, "cleanup",
+                           "Delete archived WAL older than --days that no snapshot needs", run_cleanup);
+  add_branch_arg(cleanup, o->ref)->required();
   cleanup->add_option("--days", o->days, "age in days (0 or more)")->required()->check(CLI::NonNegativeNumber);
   cleanup->add_flag("--dry-run", o->dry_run, "only list what would be deleted");
-  add_json_flag(cleanup, inv);
-  cleanup->callback([&inv, o] { inv.action = [o](Env& e, const Output& out) { return run_cleanup(*o, e, out); }; });
 }
 
 }  // namespace pgd::cli

@@ -33,6 +33,12 @@ CLI::App* add_leaf(CLI::App* group, Invocation& inv, std::shared_ptr<Options> op
   return cmd;
 }
 
+// The positional argument "name": a branch as <project>/<branch>.
+CLI::Option* add_branch_arg(CLI::App* cmd, std::string& ref);
+
+// A command group ("pgd branch ...") that needs one of its subcommands.
+CLI::App* add_group(CLI::App& app, const std::string& name, const std::string& help);
+
 void add_setup_command(CLI::App& app, Invocation& inv);
 void add_project_commands(CLI::App& app, Invocation& inv);
 void add_branch_commands(CLI::App& app, Invocation& inv);

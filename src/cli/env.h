@@ -9,7 +9,7 @@
 #include "cli/real_host.h"
 #include "core/context.h"
 #include "os/files.h"
-#include "os/processes.h"
+#include "os/process.h"
 
 namespace pgd::cli {
 

@@ -142,23 +142,36 @@ Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
   TRY_ASSIGN(Operation op, Operation::begin(ctx, "branch.create", target.project, target.full()));
   TRY_ASSIGN(BranchRecord source, resolve_source(ctx, target, from));
 
-  // Reserve name and port atomically; concurrent creates cannot collide.
-  BranchRecord branch{target.project, target.branch, source.name, 0, BranchState::Creating,
-                      target.project + "/" + target.branch, ctx.clock.now_iso8601(),
-                      source.pg_version};
-  TRY_ASSIGN(branch, reserve_branch(ctx, branch));
+  TRY_ASSIGN(BranchRecord branch, reserve_new_branch(ctx, target, source, op));
   ScopeGuard undo([&] { undo_branch(ctx, branch); });
-  TRY(op.step("reserved"));
   BranchCreated out;
   TRY(ensure_certificates(ctx, branch.project));
   // Each error names its own object (the branch's server, a volume's path).
   TRY(clone_and_start(ctx, out.timings, source, branch, branch.volume, op));
-  TRY(ctx.store.set_branch_state(branch.project, branch.name, BranchState::Running));
+  TRY(finish_created(ctx, branch, out, started));
   undo.dismiss();
+  return out;
+}
+
+Result<BranchRecord> reserve_new_branch(Context& ctx, const BranchRef& target,
+                                        const BranchRecord& source, Operation& op) {
+  // Name and port are reserved atomically: concurrent creates cannot collide.
+  BranchRecord branch{target.project, target.branch, source.name, 0, BranchState::Creating,
+                      target.full(), ctx.clock.now_iso8601(), source.pg_version};
+  TRY_ASSIGN(branch, reserve_branch(ctx, branch));
+  ScopeGuard undo([&] { undo_branch(ctx, branch); });
+  TRY(op.step("reserved"));
+  undo.dismiss();
+  return branch;
+}
+
+Status finish_created(Context& ctx, BranchRecord& branch, BranchCreated& out,
+                      std::chrono::steady_clock::time_point started) {
+  TRY(ctx.store.set_branch_state(branch.project, branch.name, BranchState::Running));
   branch.state = BranchState::Running;
   out.branch = branch;
   out.total_ms = os::elapsed_ms(started);
-  return out;
+  return {};
 }
 
 Status destroy_branch(Context& ctx, const BranchRecord& b, Operation* op) {
@@ -257,10 +270,7 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
   TRY(op.step("configured"));
   TRY(timed(ctx, out.timings, subject, "start", [&] { return ctx.postgres.start(in); }));
   TRY(op.step("started"));
-  TRY(ctx.store.set_branch_state(branch.project, branch.name, BranchState::Running));
-  branch.state = BranchState::Running;
-  out.branch = branch;
-  out.total_ms = os::elapsed_ms(started);
+  TRY(finish_created(ctx, branch, out, started));
   return out;
 }
 

@@ -48,6 +48,14 @@ std::vector<BranchRecord> descendants(const std::vector<BranchRecord>& all, cons
 // reserved atomically, so concurrent creates cannot collide). A subvolume
 // already at its place is not ours: Conflict, and it is never touched.
 Result<BranchRecord> reserve_branch(Context& ctx, BranchRecord branch);
+class Operation;
+// A new branch `target` of `source`: its record (state Creating, a fresh port)
+// reserved and the step "reserved" journaled. On failure nothing is left.
+Result<BranchRecord> reserve_new_branch(Context& ctx, const BranchRef& target,
+                                        const BranchRecord& source, Operation& op);
+// The last step of every create: the record says Running; `out` gets the branch and the total time.
+Status finish_created(Context& ctx, BranchRecord& branch, BranchCreated& out,
+                      std::chrono::steady_clock::time_point started);
 
 // The branch to clone from: `from`, or the target's project's main.
 Result<BranchRecord> resolve_source(Context& ctx, const BranchRef& target,

@@ -119,60 +119,71 @@ constexpr char k_idle_source_sql[] =
     "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), redo_lsn) <= 65536 "
     "FROM pg_control_checkpoint()";
 
-Result<ClonePoints> clone_with_checkpoint(Context& ctx, Timings& t, const std::string& subject,
-                                          const BranchRecord& source, const std::string& target,
-                                          Access access, Operation& op) {
+// A clone of a running source, on one session: `prepare` (the "checkpoint"
+// phase) returns where the clone's replay starts; `finish` runs on the clone
+// before it is made read-only, and fills in where its WAL ends.
+using Prepare = std::function<Result<std::string>(pg::Session&)>;
+using Finish = std::function<Status(pg::Session&, ClonePoints&)>;
+Result<ClonePoints> clone_online(Context& ctx, Timings& t, const std::string& subject,
+                                 const BranchRecord& source, const std::string& target,
+                                 Access access, Operation& op, const Prepare& prepare,
+                                 const Finish& finish) {
   TRY_ASSIGN(auto session, source_session(ctx, source));
   ClonePoints points;
   TRY(timed(ctx, t, subject, "checkpoint", [&]() -> Status {
-    TRY_ASSIGN(auto idle, session->query_row(k_idle_source_sql, 2));
-    points.redo_lsn = idle[0];
-    if (idle[1] == "t") return {};
-    TRY(session->exec("CHECKPOINT"));
-    TRY_ASSIGN(auto redo, session->query_row("SELECT redo_lsn FROM pg_control_checkpoint()", 1));
-    points.redo_lsn = redo[0];
+    TRY_ASSIGN(points.redo_lsn, prepare(*session));
     return {};
   }));
   TRY(op.step("checkpointed"));
   TRY(timed(ctx, t, subject, "snapshot", [&] {
-    return clone_then(ctx, source.volume, target, access, [&]() -> Status {
-      // Read after the clone: past the end of every WAL record it holds.
-      TRY_ASSIGN(auto lsns, session->query_row("SELECT pg_current_wal_lsn(), pg_current_wal_insert_lsn()", 2));
-      points.end_lsn = lsns[0];
-      return drop_recycled_wal(ctx.files, ctx.storage.path(target), lsns[1]);
-    });
+    return clone_then(ctx, source.volume, target, access, [&] { return finish(*session, points); });
   }));
   TRY(record_cloned(ctx, op, target));
   return points;
 }
 
+// An atomic snapshot after a CHECKPOINT (skipped when the source is idle).
+Result<ClonePoints> clone_with_checkpoint(Context& ctx, Timings& t, const std::string& subject,
+                                          const BranchRecord& source, const std::string& target,
+                                          Access access, Operation& op) {
+  auto checkpoint = [](pg::Session& session) -> Result<std::string> {
+    TRY_ASSIGN(auto idle, session.query_row(k_idle_source_sql, 2));
+    if (idle[1] == "t") return idle[0];
+    TRY(session.exec("CHECKPOINT"));
+    TRY_ASSIGN(auto redo, session.query_row("SELECT redo_lsn FROM pg_control_checkpoint()", 1));
+    return redo[0];
+  };
+  auto finish = [&](pg::Session& session, ClonePoints& points) -> Status {
+    // Read after the clone: past the end of every WAL record it holds.
+    TRY_ASSIGN(auto lsns, session.query_row("SELECT pg_current_wal_lsn(), pg_current_wal_insert_lsn()", 2));
+    points.end_lsn = lsns[0];
+    return drop_recycled_wal(ctx.files, ctx.storage.path(target), lsns[1]);
+  };
+  return clone_online(ctx, t, subject, source, target, access, op, checkpoint, finish);
+}
+
+// A file-by-file clone inside pg_backup_start/stop, with pg_wal cloned again
+// after the stop and the backup label written into the clone.
 Result<ClonePoints> clone_during_backup(Context& ctx, Timings& t, const std::string& subject,
                                         const BranchRecord& source, const std::string& target,
                                         Access access, Operation& op) {
-  TRY_ASSIGN(auto session, source_session(ctx, source));
-  ClonePoints points;
-  TRY(timed(ctx, t, subject, "checkpoint", [&]() -> Status {
-    TRY_ASSIGN(auto start, session->query_row(backup_start_sql(source.pg_version), 1));
-    points.redo_lsn = start[0];
-    return {};
-  }));
-  TRY(op.step("checkpointed"));
-  TRY(timed(ctx, t, subject, "snapshot", [&] {
-    return clone_then(ctx, source.volume, target, access, [&]() -> Status {
-      TRY_ASSIGN(auto stop, session->query_row(backup_stop_sql(source.pg_version), 2));
-      points.end_lsn = stop[0];
-      const std::string& label = stop[1];
-      TRY(ctx.storage.clone_dir(source.volume, target, "pg_wal"));
-      std::string data_dir = ctx.storage.path(target);
-      TRY(check_backup_wal(ctx.files, data_dir, label, points.end_lsn));
-      TRY(write_backup_label(ctx.files, data_dir, label));
-      // Read after pg_wal's second clone: past the end of every record it holds.
-      TRY_ASSIGN(auto insert, session->query_row("SELECT pg_current_wal_insert_lsn()", 1));
-      return drop_recycled_wal(ctx.files, data_dir, insert[0]);
-    });
-  }));
-  TRY(record_cloned(ctx, op, target));
-  return points;
+  auto start = [&](pg::Session& session) -> Result<std::string> {
+    TRY_ASSIGN(auto row, session.query_row(backup_start_sql(source.pg_version), 1));
+    return row[0];
+  };
+  auto finish = [&](pg::Session& session, ClonePoints& points) -> Status {
+    TRY_ASSIGN(auto stop, session.query_row(backup_stop_sql(source.pg_version), 2));
+    points.end_lsn = stop[0];
+    const std::string& label = stop[1];
+    TRY(ctx.storage.clone_dir(source.volume, target, "pg_wal"));
+    std::string data_dir = ctx.storage.path(target);
+    TRY(check_backup_wal(ctx.files, data_dir, label, points.end_lsn));
+    TRY(write_backup_label(ctx.files, data_dir, label));
+    // Read after pg_wal's second clone: past the end of every record it holds.
+    TRY_ASSIGN(auto insert, session.query_row("SELECT pg_current_wal_insert_lsn()", 1));
+    return drop_recycled_wal(ctx.files, data_dir, insert[0]);
+  };
+  return clone_online(ctx, t, subject, source, target, access, op, start, finish);
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 
 #include "os/clock.h"
 #include "os/files.h"
-#include "os/processes.h"
+#include "os/process.h"
 #include "postgres/postgres_runner.h"
 #include "state/model.h"
 #include "state/paths.h"

@@ -109,12 +109,8 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
   bool source_running = ctx.postgres.running_pid(instance_for(ctx, source)).has_value();
   if (replay) TRY(check_end(ctx, out, subject, source, source_running, target));
 
-  BranchRecord branch{target_ref.project, target_ref.branch, source.name, 0, BranchState::Creating,
-                      target_ref.project + "/" + target_ref.branch, ctx.clock.now_iso8601(),
-                      source.pg_version};
-  TRY_ASSIGN(branch, reserve_branch(ctx, branch));
+  TRY_ASSIGN(BranchRecord branch, reserve_new_branch(ctx, target_ref, source, op));
   ScopeGuard undo([&] { undo_branch(ctx, branch); });
-  TRY(op.step("reserved"));
   TRY(timed(ctx, out.timings, subject, "snapshot",
             [&] { return ctx.storage.clone(base_snap->volume, branch.volume, Access::ReadWrite); }));
   TRY(op.step("cloned"));
@@ -152,11 +148,8 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
   TRY(op.step("recovered"));
   // Promoted: recovery settings are ignored from now on; drop them from pgd.conf.
   TRY(ctx.postgres.configure(instance_for(ctx, branch)));
-  TRY(ctx.store.set_branch_state(branch.project, branch.name, BranchState::Running));
+  TRY(finish_created(ctx, branch, out, started));
   undo.dismiss();
-  branch.state = BranchState::Running;
-  out.branch = branch;
-  out.total_ms = os::elapsed_ms(started);
   return out;
 }
 

@@ -90,11 +90,8 @@ Result<BranchCreated> create_project(Context& ctx, const std::string& name,
   TRY(op.step("initialized"));
   TRY(timed(ctx, out.timings, main.full_name(), "start", [&] { return ctx.postgres.start(in); }));
   TRY(op.step("started"));
-  TRY(ctx.store.set_branch_state(name, "main", BranchState::Running));
+  TRY(finish_created(ctx, main, out, started));
   undo.dismiss();
-  main.state = BranchState::Running;
-  out.branch = main;
-  out.total_ms = os::elapsed_ms(started);
   return out;
 }
 

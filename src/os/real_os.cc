@@ -14,7 +14,6 @@
 #include "os/files.h"
 #include "os/fs.h"
 #include "os/process.h"
-#include "os/processes.h"
 
 namespace pgd::os {
 namespace {

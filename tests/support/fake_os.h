@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "os/files.h"
-#include "os/processes.h"
+#include "os/process.h"
 
 namespace pgd::test {
 
