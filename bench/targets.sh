@@ -59,6 +59,6 @@ if [ -f "$aging" ]; then  # not a target of the issues: the same busy figure on 
   echo "Beyond the issues' scenario (a freshly loaded source): the same source branched round"
   echo "after round (bench/busy_aging.sh, 5 branches per round) had its worst 1-second TPS window"
   echo "at $pcts of its median, round by round;"
-  echo "docs/design.md explains why (the source's fragmentation)."
+  echo "docs/experiments/branch-time.md explains why (the source's fragmentation)."
   echo
 fi
