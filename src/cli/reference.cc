@@ -135,7 +135,7 @@ std::string man_page(const CommandSpec& root, const std::string& version) {
       ".SH DESCRIPTION\n"
       "A \\fIproject\\fR is a PostgreSQL database with a \\fBmain\\fR branch; a \\fIbranch\\fR is a "
       "complete, writable PostgreSQL server on its own port, made from a copy\\-on\\-write clone "
-      "of its parent's data directory on btrfs. Snapshots, continuous WAL archiving and "
+      "of its parent's data directory on btrfs or XFS. Snapshots, continuous WAL archiving and "
       "point\\-in\\-time recovery go back to any moment. Every command takes \\fB\\-\\-json\\fR.\n"
       ".SH COMMANDS\n",
       version);

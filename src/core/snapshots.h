@@ -18,7 +18,8 @@ struct SnapshotCreated {
   double total_ms = 0;
 };
 
-// CHECKPOINT (when running), read-only btrfs snapshot, record time and LSN.
+// A read-only clone of the branch (core/clone.h: every commit before the
+// command is in it), with its time and the LSNs that bound it.
 Result<SnapshotCreated> create_snapshot(Context& ctx, const BranchRef& ref,
                                         const std::optional<std::string>& label);
 // The snapshot with this id, or the one with this label; a label used on

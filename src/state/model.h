@@ -7,8 +7,8 @@
 
 namespace pgd {
 
-// Where branches live. mode "file": a btrfs image pgd loop-mounts; "dir": an
-// existing btrfs directory the user manages.
+// Where branches live. kind "btrfs" or "xfs"; mode "file": an image of that
+// filesystem pgd loop-mounts; "dir": an existing directory on it the user manages.
 struct PoolConfig {
   std::string kind = "btrfs";
   std::string mode;          // "file" | "dir"

@@ -9,7 +9,7 @@
 //   bin/pgd-archive-wal      the archive command script (0755)
 //   tls/<project>/           the project's CA and server certificate (see tls_dir)
 //   locks/<project>.lock     held by a command changing the project (flock)
-//   pool/                    default mount point of the embedded btrfs pool
+//   pool/                    default mount point of the embedded pool image
 #pragma once
 
 #include <string>

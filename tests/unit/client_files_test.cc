@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "base/time_format.h"
-#include "postgres/config.h"
 
 namespace pgd {
 namespace {
@@ -53,19 +51,6 @@ TEST(ClientFiles, EmptyBlockRemovesItEntirely) {
   std::string block = render_service_block({entry("p-a", 1, "x")});
   EXPECT_EQ(replace_block(block + user, ""), user);
   EXPECT_EQ(replace_block(user, ""), user);
-}
-
-TEST(FormatDuration, PicksTwoUnits) {
-  EXPECT_EQ(format_duration(42), "42s");
-  EXPECT_EQ(format_duration(3720), "1h02m");
-  EXPECT_EQ(format_duration(125), "2m05s");
-  EXPECT_EQ(format_duration(200000), "2d07h");
-}
-
-TEST(PostmasterStartTime, ReadsTheThirdLine) {
-  EXPECT_EQ(pg::postmaster_start_time("4242\n/data\n1700000000\n54321\n"), 1700000000);
-  EXPECT_FALSE(pg::postmaster_start_time("4242\n/data\n"));
-  EXPECT_FALSE(pg::postmaster_start_time("4242\n/data\nsoon\n"));
 }
 
 }  // namespace

@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "state/port_allocator.h"
-
 namespace pgd {
 namespace {
 
@@ -48,16 +46,10 @@ TEST(PostmasterReady, ReadsThePaddedStatusLine) {
   EXPECT_FALSE(pg::postmaster_ready(head));
 }
 
-TEST(PickPort, TakesLowestUnrecordedFreePort) {
-  auto all_free = [](int) { return true; };
-  EXPECT_EQ(pick_port({}, all_free, 100, 105), 100);
-  EXPECT_EQ(pick_port({100, 101}, all_free, 100, 105), 102);
-}
-
-TEST(PickPort, SkipsPortsInUseByOtherProgramsAndFailsWhenFull) {
-  auto busy_102 = [](int p) { return p != 102; };
-  EXPECT_EQ(pick_port({100, 101}, busy_102, 100, 105), 103);
-  EXPECT_EQ(pick_port({100, 101, 103}, busy_102, 100, 103), std::nullopt);
+TEST(PostmasterStartTime, ReadsTheThirdLine) {
+  EXPECT_EQ(pg::postmaster_start_time("4242\n/data\n1700000000\n54321\n"), 1700000000);
+  EXPECT_FALSE(pg::postmaster_start_time("4242\n/data\n"));
+  EXPECT_FALSE(pg::postmaster_start_time("4242\n/data\nsoon\n"));
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include <gtest/gtest.h>
 
-#include "base/time_format.h"
 #include "wal/recovery_target.h"
 #include "wal/retention.h"
 #include "wal/wal_names.h"
@@ -152,12 +151,6 @@ TEST(ChooseBase, UnknownLabelIsNotFound) {
   auto r = choose_base(snaps(), t, k_now, "p/main");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message, "'p/main' has no snapshot labelled 'nope' (see 'pgd snapshot list p/main')");
-}
-
-TEST(TimeFormat, RoundTrips) {
-  EXPECT_EQ(format_iso8601_ms(k_now + 123'456), "2025-10-07T14:30:00.123Z");
-  EXPECT_EQ(format_pg_timestamp(k_now + 123'456), "2025-10-07 14:30:00.123456+00");
-  EXPECT_EQ(parse_iso8601_us("2025-10-07"), k_now - (14 * 3600LL + 1800) * 1'000'000);
 }
 
 }  // namespace
