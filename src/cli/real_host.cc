@@ -44,8 +44,8 @@ Status RealHost::unmount(const std::string& mount_point) { return unmount_pool(m
 Result<os::FsUsage> RealHost::filesystem_usage(const std::string& path) {
   return os::filesystem_usage(path);
 }
-Result<std::string> RealHost::tool_version(const std::string& tool) {
-  TRY_ASSIGN(std::string out, os::run_checked({tool, "--version"}));
+Result<std::string> RealHost::tool_version(const std::vector<std::string>& argv) {
+  TRY_ASSIGN(std::string out, os::run_checked(argv));
   return trim(out.substr(0, out.find('\n')));
 }
 

@@ -25,7 +25,7 @@ class RealHost : public Host {
   void use_direct_io(const std::string& mount_point) override;
   Status unmount(const std::string& mount_point) override;
   Result<os::FsUsage> filesystem_usage(const std::string& path) override;
-  Result<std::string> tool_version(const std::string& tool) override;
+  Result<std::string> tool_version(const std::vector<std::string>& argv) override;
 };
 
 }  // namespace pgd::cli

@@ -19,8 +19,8 @@ std::string os_release(os::Files& files) {
   return content->substr(pos, content->find('"', pos) - pos);
 }
 
-Check tool_check(Host& host, const std::string& package, const std::string& tool) {
-  auto version = host.tool_version(tool);
+Check tool_check(Host& host, const std::string& package, const std::vector<std::string>& argv) {
+  auto version = host.tool_version(argv);
   return {package, bool(version), version ? *version : "not found", "apt-get install " + package};
 }
 
@@ -36,8 +36,8 @@ std::vector<Check> check_system(Host& host, os::Files& files, const std::vector<
                     pg_versions.empty() ? "no server binaries in /usr/lib/postgresql"
                                         : "installed: " + join(names, ", "),
                     "apt-get install postgresql-15"});
-  if (!pool || pool->kind == "btrfs") checks.push_back(tool_check(host, "btrfs-progs", "btrfs"));
-  if (!pool || pool->kind == "xfs") checks.push_back(tool_check(host, "xfsprogs", "mkfs.xfs"));
+  if (!pool || pool->kind == "btrfs") checks.push_back(tool_check(host, "btrfs-progs", {"btrfs", "--version"}));
+  if (!pool || pool->kind == "xfs") checks.push_back(tool_check(host, "xfsprogs", {"mkfs.xfs", "-V"}));
   return checks;
 }
 

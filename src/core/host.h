@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "os/fs.h"
@@ -42,8 +43,9 @@ class Host {
   virtual Status unmount(const std::string& mount_point) = 0;
   // Total and free bytes of the filesystem holding `path`.
   virtual Result<os::FsUsage> filesystem_usage(const std::string& path) = 0;
-  // The first line `tool --version` prints; an error when it cannot run.
-  virtual Result<std::string> tool_version(const std::string& tool) = 0;
+  // The first line a tool prints when asked for its version (`argv`, e.g.
+  // {"btrfs", "--version"}); an error when it cannot run or fails.
+  virtual Result<std::string> tool_version(const std::vector<std::string>& argv) = 0;
 };
 
 }  // namespace pgd

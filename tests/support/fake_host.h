@@ -67,9 +67,9 @@ class FakeHost : public Host {
   void use_direct_io(const std::string& mount_point) override { log.push_back("direct-io " + mount_point); }
   std::map<std::string, std::string> tools;     // tool -> its version line
   Result<os::FsUsage> filesystem_usage(const std::string&) override { return os::FsUsage{100ULL << 30, 50ULL << 30}; }
-  Result<std::string> tool_version(const std::string& tool) override {
-    if (!tools.count(tool)) return fail(fmt::format("{} --version: not found", tool));
-    return tools[tool];
+  Result<std::string> tool_version(const std::vector<std::string>& argv) override {
+    if (!tools.count(argv[0])) return fail(fmt::format("{}: not found", argv[0]));
+    return tools[argv[0]];
   }
   Status unmount(const std::string& mount_point) override {
     log.push_back("unmount " + mount_point);
