@@ -169,16 +169,13 @@ if [ -n "${BENCH_REPORT:-}" ]; then
   { echo "## Branch-ready time and operations (bench/branch_ready.sh)"; echo; echo "\`\`\`"; report; echo "\`\`\`"; echo; } >>"$BENCH_REPORT"
 fi
 if [ -n "${BENCH_JSON:-}" ]; then
-  {
-    echo "{\"date\": \"$(date -u +%FT%TZ)\", \"scale\": $SCALE, \"results\": {"
-    first=1
-    for m in pgd manual copy template busy reset delete project; do
-      read -r n med p95 max < <(stats <"$T/$m.txt")
-      [ $first -eq 1 ] || echo ","
-      first=0
-      printf '"%s": {"n": %d, "median_ms": %d, "p95_ms": %d, "max_ms": %d}' "$m" "$n" "$med" "$p95" "$max"
-    done
-    echo "}, \"busy_tps\": {\"median\": $tps_median, \"worst\": $tps_worst},"
-    echo "\"space\": {\"idle_branch_bytes\": $space, \"after_1000_updates_bytes\": $space_updated}}"
-  } | jq . >"$BENCH_JSON"
+  for m in pgd manual copy template busy reset delete project; do
+    read -r n med p95 max < <(stats <"$T/$m.txt")
+    json_obj method "$m" n "$n" median_ms "$med" p95_ms "$p95" max_ms "$max"
+  done | bench_json "$BENCH_JSON" \
+    '{date: $date, scale: $scale, results: (map({(.method): del(.method)}) | add),
+      busy_tps: $busy, space: $space}' \
+    --arg date "$(date -u +%FT%TZ)" --argjson scale "$SCALE" \
+    --argjson busy "$(json_obj median "$tps_median" worst "$tps_worst")" \
+    --argjson space "$(json_obj idle_branch_bytes "$space" after_1000_updates_bytes "$space_updated")"
 fi

@@ -42,12 +42,14 @@ for r in $(seq 1 "$ROUNDS"); do
   fi
   printf "%-5s %9d %9d %6d%% %10d %-40s %9d %9d\n" "$r" "$tps_med" "$tps_worst" \
     $(( tps_worst * 100 / tps_med )) "$ready" "$phases" "$ext" "$freed" | tee -a "$T/table.txt"
-  json_rounds+=("{\"round\": $r, \"tps_median\": $tps_med, \"tps_worst\": $tps_worst, \"ready_median_ms\": $ready, \"phases_ms\": \"$phases\", \"accounts_extents\": $ext, \"freed_ms\": $freed}")
+  json_rounds+=("$(json_obj round "$r" tps_median "$tps_med" tps_worst "$tps_worst" ready_median_ms "$ready" \
+    phases_ms "$phases" accounts_extents "$ext" freed_ms "$freed")")
   q "$main_port" "CHECKPOINT"
   sleep 2
 done
 if [ -n "${BENCH_JSON:-}" ]; then
-  (IFS=,; echo "{\"date\": \"$(date -u +%FT%TZ)\", \"overlap\": ${BENCH_OVERLAP:-0}, \"rounds\": [${json_rounds[*]}]}") | jq . >"$BENCH_JSON"
+  printf '%s\n' "${json_rounds[@]}" | bench_json "$BENCH_JSON" '{date: $date, overlap: $overlap, rounds: .}' \
+    --arg date "$(date -u +%FT%TZ)" --argjson overlap "${BENCH_OVERLAP:-0}"
 fi
 if [ -n "${BENCH_REPORT:-}" ]; then
   { echo "## A busy source branched round after round (bench/busy_aging.sh)"; echo

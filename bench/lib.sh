@@ -25,6 +25,23 @@ trap bench_cleanup EXIT
 
 # Bash's own clock: a `date` process would add its ~1.5 ms to every figure it ends.
 now_ms() { local us=${EPOCHREALTIME/[.,]/}; echo $(( us / 1000 )); }
+# json_obj KEY VALUE ...: one JSON object on one line, built by jq (no string
+# splicing); a value that reads as a number becomes one, anything else a string.
+json_obj() {
+  local args=() filter="" i=0
+  while [ $# -gt 1 ]; do
+    args+=(--arg "k$i" "$1" --arg "v$i" "$2")
+    filter+="${filter:+, }(\$k$i): (\$v$i | tonumber? // .)"
+    shift 2; i=$((i + 1))
+  done
+  jq -cn "${args[@]}" "{$filter}"
+}
+# bench_json FILE JQ-FILTER [jq options]: the JSON objects on stdin, as an
+# array `.`, turned by FILTER into the results file FILE.
+bench_json() {
+  local file=$1 filter=$2; shift 2
+  jq -s "$@" "$filter" >"$file"
+}
 stats() {  # prints "n median p95 max" of the numbers on stdin
   sort -n | awk '{a[NR]=$1} END {p=int(NR*0.95+0.5); if (p<1) p=1; printf "%d %d %d %d\n", NR, a[int((NR+1)/2)], a[p], a[NR]}'
 }

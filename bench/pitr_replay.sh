@@ -53,5 +53,6 @@ if [ -n "${BENCH_REPORT:-}" ]; then
   { echo "## PITR replay speed (bench/pitr_replay.sh)"; echo; echo '```'; report; echo '```'; echo; } >>"$BENCH_REPORT"
 fi
 if [ -n "${BENCH_JSON:-}" ]; then
-  echo "{\"pitr_ms\": $pitr_ms, \"recover_ms\": $recover_ms, \"wal_mb\": $wal_mb, \"consistent\": \"$check\"}" | jq . >"$BENCH_JSON"
+  json_obj pitr_ms "$pitr_ms" recover_ms "$recover_ms" wal_mb "$wal_mb" consistent "$check" |
+    bench_json "$BENCH_JSON" '.[0]'
 fi

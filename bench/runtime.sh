@@ -185,9 +185,13 @@ report() {
 } | tee "$T/table.txt"
 
 if [ -n "${BENCH_JSON:-}" ]; then
-  awk -F'|' '{split($2, a, " "); split($3, b, " "); split($4, c, " "); split($5, d, " ");
-    printf "%s{\"target\": \"%s\", \"tpcb_tps\": %s, \"tpcb_p95_ms\": %s, \"select_tps\": %s, \"select_p95_ms\": %s, \"ext4_tpcb_tps\": %s, \"ext4_select_tps\": %s}",
-      (NR > 1 ? ",\n" : "[\n"), $1, a[1], a[2], b[1], b[2], c[1], d[1]} END {print "\n]"}' "$RESULTS" >"$BENCH_JSON"
+  # Each line of $RESULTS: "target|tpcb_tps tpcb_p95|select_tps select_p95|ext4_tpcb ...|ext4_select ..."
+  while IFS='|' read -r target tpcb sel e_tpcb e_sel; do
+    read -r tpcb_tps tpcb_p95 _ <<<"$tpcb"
+    read -r sel_tps sel_p95 _ <<<"$sel"
+    json_obj target "$target" tpcb_tps "$tpcb_tps" tpcb_p95_ms "$tpcb_p95" select_tps "$sel_tps" \
+      select_p95_ms "$sel_p95" ext4_tpcb_tps "${e_tpcb%% *}" ext4_select_tps "${e_sel%% *}"
+  done <"$RESULTS" | bench_json "$BENCH_JSON" .
 fi
 if [ -n "${BENCH_REPORT:-}" ]; then
   { echo "## Run-time speed: pgd pool vs ext4 (bench/runtime.sh)"; echo; echo '```'; cat "$T/table.txt"; echo '```'; echo; } >>"$BENCH_REPORT"

@@ -35,10 +35,11 @@ for count in $COUNTS; do
   t0=$(now_ms); "$PGD" status --no-size >/dev/null; nosize_ms=$(( $(now_ms) - t0 ))
   t0=$(now_ms); "$PGD" branch list --json >/dev/null; list_ms=$(( $(now_ms) - t0 ))
   rows+=("$(printf "%8d %14d %12d %10d %18d %10d" "$count" "$((pss / 1024))" "$((pss / count))" "$status_ms" "$nosize_ms" "$list_ms")")
-  json_rows+=("{\"branches\": $count, \"total_pss_kib\": $pss, \"status_ms\": $status_ms, \"status_no_size_ms\": $nosize_ms, \"list_ms\": $list_ms}")
+  json_rows+=("$(json_obj branches "$count" total_pss_kib "$pss" status_ms "$status_ms" \
+    status_no_size_ms "$nosize_ms" list_ms "$list_ms")")
 done
 if [ -n "${BENCH_JSON:-}" ]; then
-  (IFS=,; echo "[${json_rows[*]}]") | jq . >"$BENCH_JSON"
+  printf '%s\n' "${json_rows[@]}" | bench_json "$BENCH_JSON" .
 fi
 
 report() {

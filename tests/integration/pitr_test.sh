@@ -45,7 +45,11 @@ pass "recovery to an LSN"
 
 pgd branch create app/at-now --pitr "0 seconds ago" >/dev/null
 assert_eq "$(rows_of app/at-now)" "9:9" "recovery to now has every committed row"
-pgd branch create app/at-rel --pitr "-1d" >/dev/null 2>&1 && fail "a day ago is before the first snapshot"
+expect_exit 1 "$PGD" branch create app/at-rel --pitr "-1d"
+assert_contains "$ERR" "it is before the first snapshot" "a day ago is before the first snapshot"
+[ -z "$(pgd branch list app --json | jq -r '.[] | select(.branch == "at-rel") | .name')" ] ||
+  fail "a failed PITR left its branch behind"
+[ ! -e "$MNT/app/at-rel" ] || fail "a failed PITR left its volume behind"
 pass "relative targets"
 
 # The recovered branch archives into its own archive, never into the source's.

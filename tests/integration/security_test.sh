@@ -43,10 +43,30 @@ done
 assert_eq "$(stat -c '%a' "$PGD_HOME/locks")" "700" "locks dir mode"
 pass "secrets, state, data, sockets and WAL archives are private"
 
-if ps -eo args | grep -F -- "$password" | grep -v grep >/dev/null; then fail "password on a command line"; fi
+# Every command line on the machine, sampled while pgd works: creating a
+# project (initdb, openssl) and a branch of one (libpq to the source).
+samples="$T/ps-samples"
+sample_ps_while() {
+  "$@" >/dev/null &
+  local pid=$! n=0
+  while kill -0 "$pid" 2>/dev/null; do ps -eo args >>"$samples"; n=$((n + 1)); done
+  wait "$pid" || fail "'$*' failed while its command lines were sampled"
+  [ "$n" -ge 3 ] || fail "only $n ps samples taken during '$*'"
+}
+sample_ps_while "$PGD" branch create sec/scan
+sample_ps_while "$PGD" project create sec2
+password2=$(pgd branch password sec2/main)
+grep -qF -- "$password" "$samples" && fail "password of 'sec' on a command line"
+grep -qF -- "$password2" "$samples" && fail "password of 'sec2' on a command line"
+grep -q "initdb" "$samples" || fail "the samples missed initdb, so they prove little"
+pgd project delete sec2 >/dev/null
+pgd branch delete sec/scan >/dev/null
+pass "no password on any command line while projects and branches are made ($(grep -c '^' "$samples") lines sampled)"
+
 for cmd in "branch get sec/dev" "branch list" "status" "project get sec" "doctor"; do
   # shellcheck disable=SC2086
-  out=$("$PGD" $cmd --json || true)
+  out=$("$PGD" $cmd --json) || fail "'pgd $cmd --json' failed: $out"
+  jq -e . >/dev/null <<<"$out" || fail "'pgd $cmd --json' printed no JSON: $out"
   [[ "$out" == *"$password"* ]] && fail "'pgd $cmd --json' shows the password"
 done
 grep -rqF -- "$password" "$PGD_HOME/logs" && fail "password in a server log"
