@@ -2,9 +2,11 @@
 # The demo: installs and builds pgd, sets up the embedded btrfs pool, creates
 # project 'demo', loads pgbench data, branches it, shows with SQL that the
 # branch is an isolated copy, and prints `pgd status` and the branch timings.
-# Run as root: sudo bash scripts/demo.sh   (re-running replaces the demo project)
+# Run as root: bash scripts/demo.sh (not root: it runs itself through sudo).
+# Re-running replaces the demo project.
 # Afterwards: build/pgd project delete demo --force && build/pgd setup --detach
 set -euo pipefail
+source "$(dirname "$0")/as_root.sh"
 cd "$(dirname "$0")/.."
 SCALE=${DEMO_SCALE:-10}
 POOL_FILE=${PGD_POOL_FILE:-/var/lib/pgd/pool.img}
