@@ -32,7 +32,7 @@ Result<std::vector<ClientEntry>> client_entries(Context& ctx) {
 Status sync_client_files(Context& ctx, const ClientFilePaths& paths) {
   if (paths.service_file.empty() && paths.pgpass_file.empty()) return {};
   TRY_ASSIGN(auto entries, client_entries(ctx));
-  return write_client_files(paths, entries);
+  return write_client_files(paths, ctx.paths.home, entries);
 }
 
 }  // namespace pgd
