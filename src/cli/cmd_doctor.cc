@@ -37,6 +37,7 @@ Result<Report> examine(Env& env) {
     return r;
   }
   add(r.checks, check_pool(env.host(), *pool));
+  r.checks.push_back(check_boot(env.host()));
   auto ctx = env.context();
   if (!ctx) {
     r.checks.push_back({"Storage", false, ctx.error().message, "sudo pgd setup"});

@@ -49,4 +49,12 @@ Result<std::string> RealHost::tool_version(const std::vector<std::string>& argv)
   return trim(out.substr(0, out.find('\n')));
 }
 
+std::string RealHost::boot_unit_state() {
+  if (!os::exists("/run/systemd/system")) return "";
+  auto r = os::run({"systemctl", "is-enabled", "pgd.service"});
+  if (!r) return "";
+  std::string state = trim(r->output);
+  return state.empty() ? "not-found" : state.substr(0, state.find('\n'));
+}
+
 }  // namespace pgd::cli

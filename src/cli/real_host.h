@@ -26,6 +26,7 @@ class RealHost : public Host {
   Status unmount(const std::string& mount_point) override;
   Result<os::FsUsage> filesystem_usage(const std::string& path) override;
   Result<std::string> tool_version(const std::vector<std::string>& argv) override;
+  std::string boot_unit_state() override;
 };
 
 }  // namespace pgd::cli

@@ -41,6 +41,16 @@ std::vector<Check> check_system(Host& host, os::Files& files, const std::vector<
   return checks;
 }
 
+Check check_boot(Host& host) {
+  const std::string by_hand = "after a boot, run 'sudo pgd setup && pgd start --all'";
+  std::string state = host.boot_unit_state();
+  if (state.empty()) return {"Start at boot", true, "no systemd here: " + by_hand, ""};
+  if (state == "enabled") return {"Start at boot", true, "pgd.service is enabled", ""};
+  if (state == "not-found")
+    return {"Start at boot", true, "pgd.service is not installed (make install and the package add it): " + by_hand, ""};
+  return {"Start at boot", false, "pgd.service is " + state, "sudo systemctl enable pgd.service"};
+}
+
 std::vector<Check> check_pool(Host& host, const PoolConfig& pool) {
   std::vector<Check> checks;
   bool mounted = pool.mode != "file" || host.is_mount_point(pool.mount_point);

@@ -23,6 +23,9 @@ struct Check {
 // the pool's filesystem (btrfs-progs or xfsprogs; both before setup).
 std::vector<Check> check_system(Host& host, os::Files& files, const std::vector<int>& pg_versions,
                                 const std::optional<PoolConfig>& pool);
+// Whether pgd comes back after a boot: the systemd unit enabled, or (without
+// systemd) what to run by hand.
+Check check_boot(Host& host);
 // Mounted, the recorded filesystem, free space, the Postgres user.
 std::vector<Check> check_pool(Host& host, const PoolConfig& pool);
 // The state database, secrets and WAL archives are readable by their owner only.

@@ -46,6 +46,9 @@ class Host {
   // The first line a tool prints when asked for its version (`argv`, e.g.
   // {"btrfs", "--version"}); an error when it cannot run or fails.
   virtual Result<std::string> tool_version(const std::vector<std::string>& argv) = 0;
+  // What systemd says of pgd's boot unit: "enabled", "disabled", "not-found",
+  // or "" when systemd does not run here (containers, chroots).
+  virtual std::string boot_unit_state() = 0;
 };
 
 }  // namespace pgd

@@ -16,7 +16,9 @@ make -s -C "$ROOT" install PREFIX="$T/prefix" BUILD_DIR="$BUILD" >/dev/null
 assert_eq "$("$T/prefix/bin/pgd" --version)" "$version" "installed binary"
 [ -s "$T/prefix/share/man/man1/pgd.1" ] || fail "make install: no man page"
 [ -s "$T/prefix/share/bash-completion/completions/pgd" ] || fail "make install: no bash completion"
-pass "make install PREFIX=... installs pgd, pgd(1) and the bash completion"
+assert_eq "$(grep -m1 '^ExecStart=' "$T/prefix/lib/systemd/system/pgd.service")" \
+  "ExecStart=$T/prefix/bin/pgd setup" "make install's boot unit names the installed pgd"
+pass "make install PREFIX=... installs pgd, pgd(1), the bash completion and the boot unit"
 
 (cd "$BUILD" && cpack -G DEB -B "$T/pkg" >/dev/null)
 deb=$(ls "$T"/pkg/pgd_*.deb)
@@ -31,11 +33,40 @@ assert_eq "$(/usr/bin/pgd --version)" "$version" "packaged pgd --version"
 [ -e /usr/share/bash-completion/completions/pgd ] || fail "package: no bash completion"
 pass "the Debian package installs pgd, pgd(1) and the completion"
 
+unit=/usr/lib/systemd/system/pgd.service
+[ -f "$unit" ] || fail "package: no boot unit $unit"
+assert_eq "$(grep '^ExecStart=' "$unit" | tr '\n' ';')" \
+  "ExecStart=/usr/bin/pgd setup;ExecStart=/usr/bin/pgd start --all;" "the boot unit's commands"
+grep -q '^WantedBy=multi-user.target' "$unit" || fail "the boot unit is not wanted at boot"
+postinst=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./postinst)
+assert_contains "$postinst" "systemctl enable pgd.service" "the package enables its unit"
+pass "the package ships a boot unit and enables it where systemd runs"
+
 setup_pool
 pgd project create pkg >/dev/null
 expect_exit 0 /usr/bin/pgd doctor --json
 assert_eq "$(echo "$OUT" | jq -r .healthy)" "true" "packaged pgd doctor"
+assert_eq "$(echo "$OUT" | jq -r '.checks[] | select(.name == "Start at boot") | .ok')" "true" "boot check"
 pass "the packaged pgd's doctor finds a healthy pool and project"
+
+# A reboot, simulated: every server stopped and the pool detached, then the
+# unit's commands, run by hand (no systemd here), bring back what was running.
+pgd branch create pkg/dev >/dev/null
+pgd branch create pkg/off >/dev/null
+sql pkg/dev "CREATE TABLE t AS SELECT 42 AS v"
+pgd stop pkg/off >/dev/null
+pgd setup --detach >/dev/null
+[ -z "$(pool_postmasters)" ] || fail "postmasters left after detach: $(pool_postmasters)"
+mountpoint -q "$MNT" && fail "the pool is still mounted after detach"
+grep '^ExecStart=' "$unit" | sed 's/^ExecStart=//' | while read -r cmd; do
+  # shellcheck disable=SC2086
+  $cmd >/dev/null || fail "the boot unit's '$cmd' failed"
+done
+assert_eq "$(pgd branch get pkg/main --json | jq -r .status)" "running" "main after the boot"
+assert_eq "$(pgd branch get pkg/dev --json | jq -r .status)" "running" "dev after the boot"
+assert_eq "$(pgd branch get pkg/off --json | jq -r .status)" "stopped" "a stopped branch stays stopped"
+assert_eq "$(sql pkg/dev "SELECT v FROM t")" "42" "dev's data after the boot"
+pass "after a simulated reboot the unit's commands bring every running branch back"
 
 dpkg -r pgd >/dev/null
 [ -e /usr/bin/pgd ] && fail "/usr/bin/pgd left after dpkg -r"

@@ -71,6 +71,8 @@ class FakeHost : public Host {
     if (!tools.count(argv[0])) return fail(fmt::format("{}: not found", argv[0]));
     return tools[argv[0]];
   }
+  std::string boot_unit = "";
+  std::string boot_unit_state() override { return boot_unit; }
   Status unmount(const std::string& mount_point) override {
     log.push_back("unmount " + mount_point);
     mounts.erase(mount_point);

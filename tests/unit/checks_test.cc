@@ -72,5 +72,18 @@ TEST(Checks, ASecretReadableByOthersIsNamedWithItsFix) {
   EXPECT_EQ(c.fix, "chmod go-rwx " + pw);
 }
 
+TEST(Checks, StartAtBootSaysWhatToRunWithoutSystemdAndFailsWhenTheUnitIsDisabled) {
+  FakeHost host;
+  auto none = check_boot(host);
+  EXPECT_TRUE(none.ok);
+  EXPECT_EQ(none.detail, "no systemd here: after a boot, run 'sudo pgd setup && pgd start --all'");
+  host.boot_unit = "enabled";
+  EXPECT_TRUE(check_boot(host).ok);
+  host.boot_unit = "disabled";
+  auto off = check_boot(host);
+  EXPECT_FALSE(off.ok);
+  EXPECT_EQ(off.fix, "sudo systemctl enable pgd.service");
+}
+
 }  // namespace
 }  // namespace pgd
