@@ -13,8 +13,8 @@
 
 namespace pgd {
 
-// Decides the exit code: Usage -> 2, everything else -> 1.
-enum class ErrorKind { Usage, NotFound, Conflict, Failure };
+// Decides the exit code: Usage -> 2, Interrupted -> 128 + the signal, everything else -> 1.
+enum class ErrorKind { Usage, NotFound, Conflict, Failure, Interrupted };
 
 struct Error {
   ErrorKind kind = ErrorKind::Failure;

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "os/interrupts.h"
 
 #ifndef PGD_VERSION
 #define PGD_VERSION "0.0.0"
@@ -79,6 +80,7 @@ int run(int argc, char** argv) {
   // pgd's own code reports errors as values; this catches what a library or
   // the standard library throws (bad_alloc, a bug), so the user gets a message
   // and exit 1 instead of std::terminate's abort.
+  os::catch_interrupts();
   try {
     return run_command(argc, argv);
   } catch (const std::exception& e) {

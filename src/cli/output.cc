@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "os/interrupts.h"
+
 namespace pgd::cli {
 namespace {
 
@@ -76,7 +78,11 @@ OutputStyle detect_style(bool json) {
   return style;
 }
 
-int exit_code(const Error& error) { return error.kind == ErrorKind::Usage ? 2 : 1; }
+int exit_code(const Error& error) {
+  // Interrupted, whatever failed as a result (a child killed by the same Ctrl-C): 128 + signal.
+  if (int s = os::received_signal()) return 128 + s;
+  return error.kind == ErrorKind::Usage ? 2 : 1;
+}
 
 std::string format_ms(double ms) {
   return ms < 1000 ? fmt::format("{:.1f} ms", ms) : fmt::format("{:.2f} s", ms / 1000);

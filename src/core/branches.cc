@@ -191,6 +191,7 @@ Status destroy_branch(Context& ctx, const BranchRecord& b, Operation* op) {
 }
 
 void undo_branch(Context& ctx, const BranchRecord& b) {
+  os::DeferInterrupts finish_the_undo;
   warn_if_failed(ctx, destroy_branch(ctx, b),
                  fmt::format("removing the half-made branch '{}' (pgd doctor --fix finishes it)",
                              b.full_name()));
@@ -215,6 +216,8 @@ Status delete_branch(Context& ctx, const BranchRef& ref, Force force) {
                             ref.full(), names));
   }
   children.push_back(branch);
+  // The user asked for the data to go: once begun, a deletion finishes.
+  op.finish_regardless();
   for (const auto& b : children) {
     if (auto st = destroy_branch(ctx, b, &op); !st)
       return fail(st.error().wrap(fmt::format("delete branch '{}'", b.full_name())));
@@ -251,16 +254,24 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
   TRY(ensure_certificates(ctx, branch.project));
   Instance in = instance_for(ctx, branch);
   // Its data is replaced next: an immediate stop skips a useless shutdown checkpoint.
+  bool was_running = ctx.postgres.running_pid(in).has_value();
   TRY(timed(ctx, out.timings, subject, "stop",
             [&] { return ctx.postgres.stop(in, StopMode::Immediate); }));
+  // Until the swap the branch is as it was: a failure starts it again.
+  ScopeGuard restart([&] {
+    if (was_running) warn_if_failed(ctx, ctx.postgres.start(in).map([](pid_t) {}), "restarting branch '" + subject + "'");
+  });
   TRY(op.step("stopped"));
   TRY(timed(ctx, out.timings, subject, "swap", [&]() -> Status {
     TRY(ctx.storage.destroy(branch.volume));
     return ctx.storage.rename(fresh, branch.volume);
   }));
   drop_fresh.dismiss();
+  restart.dismiss();
   // From here the branch holds the parent's data; it only needs its own settings
-  // (doctor --fix rolls an interrupted reset forward from this step).
+  // (doctor --fix rolls an interrupted reset forward from this step), and a
+  // signal no longer stops the reset.
+  op.finish_regardless();
   TRY(op.step("swapped"));
   for (const auto& s : snapshots) TRY(destroy_snapshot(ctx, s));
   TRY(timed(ctx, out.timings, subject, "configure", [&]() -> Status {

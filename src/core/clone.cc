@@ -76,6 +76,7 @@ Status drop_recycled_wal_of_stopped(Context& ctx, const BranchRecord& source,
 }  // namespace
 
 void destroy_clone(Context& ctx, const std::string& volume) {
+  os::DeferInterrupts finish_the_undo;
   warn_if_failed(ctx, ctx.storage.destroy(volume), "removing the half-made clone " + ctx.storage.path(volume));
 }
 

@@ -34,9 +34,13 @@ Result<Operation> Operation::begin(Context& ctx, const std::string& op, const st
   return operation;
 }
 
+void Operation::finish_regardless() {
+  if (!m_defer) m_defer = std::make_unique<os::DeferInterrupts>();
+}
+
 Operation::Operation(Operation&& other) noexcept
     : m_ctx(other.m_ctx), m_lock(std::move(other.m_lock)), m_op(std::move(other.m_op)),
-      m_intent(other.m_intent) {
+      m_defer(std::move(other.m_defer)), m_intent(other.m_intent) {
   other.m_intent.reset();
 }
 
@@ -47,6 +51,9 @@ Operation::~Operation() {
 }
 
 Status Operation::step(const std::string& name) {
+  if (int s = m_defer ? 0 : m_ctx->processes.interrupted())
+    return fail(ErrorKind::Interrupted, fmt::format("interrupted by {}; what it had made is undone",
+                                                    os::signal_name(s)));
   if (m_intent) TRY(m_ctx->store.advance_intent(*m_intent, name));
   fault_hook(m_ctx->processes, m_op, name);
   return {};

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "core/context.h"
+#include "os/interrupts.h"
 
 namespace pgd {
 
@@ -27,7 +28,12 @@ class Operation {
   Operation(Operation&& other) noexcept;
   Operation(const Operation&) = delete;
   ~Operation();
+  // Records that the work up to `name` is done. Fails (ErrorKind::Interrupted)
+  // when a signal came: the caller's undo then runs as on any failure.
   Status step(const std::string& name);
+  // From here the operation finishes even when interrupted (a deletion, a
+  // reset past its swap): steps no longer fail on a signal.
+  void finish_regardless();
 
  private:
   Operation(Context& ctx, std::unique_ptr<os::Lock> lock, std::string op)
@@ -35,6 +41,7 @@ class Operation {
   Context* m_ctx;
   std::unique_ptr<os::Lock> m_lock;
   std::string m_op;
+  std::unique_ptr<os::DeferInterrupts> m_defer;  // set by finish_regardless()
   std::optional<int64_t> m_intent;
 };
 

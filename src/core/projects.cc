@@ -104,6 +104,7 @@ Status delete_project(Context& ctx, const std::string& name, Force force) {
     return fail(ErrorKind::Conflict,
                 fmt::format("project '{}' has {} branches besides main; use --force to delete "
                             "them all", name, all.size() - 1));
+  op.finish_regardless();  // once begun, a deletion finishes
   auto order = descendants(all, "main");
   for (const auto& b : all)
     if (!b.parent) order.push_back(b);

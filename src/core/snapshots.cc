@@ -99,6 +99,7 @@ Status destroy_snapshot(Context& ctx, const SnapshotRecord& s) {
 
 Status delete_snapshot(Context& ctx, const SnapshotRecord& s) {
   TRY_ASSIGN(Operation op, Operation::begin(ctx, "snapshot.delete", s.project, s.volume));
+  op.finish_regardless();
   TRY(ctx.storage.destroy(s.volume));
   TRY(op.step("volume-destroyed"));
   return ctx.store.delete_snapshot(s.id);

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "os/clock.h"
+#include "os/interrupts.h"
 
 namespace pgd::os {
 
@@ -22,6 +23,8 @@ Result<FileLock> FileLock::acquire(const std::string& path, const std::string& w
   while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR)
       return fail(fmt::format("lock {}: {}", path, std::strerror(errno)));
+    if (int s = interrupt_signal())
+      return fail(ErrorKind::Interrupted, fmt::format("interrupted by {} while waiting for {}", signal_name(s), what));
     if (elapsed_ms(started) > timeout_ms) {
       return fail(ErrorKind::Conflict,
                   fmt::format("{} is busy: another pgd command has held it for {} s; try again",

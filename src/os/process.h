@@ -73,6 +73,8 @@ class Processes {
   virtual std::string name(pid_t pid) = 0;
   virtual Status signal(pid_t pid, int signal) = 0;
   virtual void sleep_ms(int ms) = 0;
+  // The interrupting signal received (os/interrupts.h), or 0.
+  virtual int interrupted() = 0;
 };
 
 // The real ones (the functions above).
@@ -83,6 +85,7 @@ class RealProcesses : public Processes {
   std::string name(pid_t pid) override;
   Status signal(pid_t pid, int signal) override;
   void sleep_ms(int ms) override;
+  int interrupted() override;
 };
 
 }  // namespace pgd::os

@@ -13,6 +13,7 @@
 #include "os/file_lock.h"
 #include "os/files.h"
 #include "os/fs.h"
+#include "os/interrupts.h"
 #include "os/process.h"
 
 namespace pgd::os {
@@ -76,6 +77,7 @@ pid_t RealProcesses::self() { return ::getpid(); }
 bool RealProcesses::alive(pid_t pid) { return process_alive(pid); }
 std::string RealProcesses::name(pid_t pid) { return process_name(pid); }
 Status RealProcesses::signal(pid_t pid, int signal) { return send_signal(pid, signal); }
+int RealProcesses::interrupted() { return interrupt_signal(); }
 void RealProcesses::sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 }  // namespace pgd::os

@@ -14,6 +14,7 @@
 #include "base/scope_guard.h"
 #include "os/clock.h"
 #include "os/fs.h"
+#include "os/interrupts.h"
 #include "postgres/config.h"
 #include "postgres/sql.h"
 
@@ -150,6 +151,11 @@ Status NativePostgres::wait_ready(const Instance& in, pid_t pid,
     if (auto content = os::read_file(pid_file);
         content && pg::parse_postmaster_pid(*content) == pid && pg::postmaster_ready(*content))
       return {};
+    // A long start (a PITR's replay) stops promptly on Ctrl-C; the caller's
+    // undo then stops the server and removes what it made.
+    if (int s = os::interrupt_signal())
+      return fail(ErrorKind::Interrupted, fmt::format("branch '{}': interrupted by {} while postgres "
+                                                      "was starting", in.name, os::signal_name(s)));
     if (os::elapsed_ms(started) > k_start_timeout_ms) {
       Error late{ErrorKind::Failure,
                  fmt::format("postgres not ready after {} s; log {}:{}", k_start_timeout_ms / 1000,

@@ -2,6 +2,7 @@
 // processes that a unit test can inspect and make fail at a named path.
 #pragma once
 
+#include <csignal>
 #include <map>
 #include <set>
 #include <string>
@@ -153,6 +154,14 @@ class FakeProcesses : public os::Processes {
     return {};
   }
   void sleep_ms(int ms) override { slept_ms += ms; }
+  // A signal that arrives after `interrupt_after` checks (-1: never); once
+  // arrived it stays, as the real one does.
+  int interrupt_after = -1;
+  int interrupt_checks = 0;
+  int interrupted() override {
+    if (interrupt_after < 0) return 0;
+    return interrupt_checks++ >= interrupt_after ? SIGINT : 0;
+  }
 };
 
 }  // namespace pgd::test
