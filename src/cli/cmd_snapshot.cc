@@ -23,11 +23,13 @@ nlohmann::json snapshot_json(const SnapshotRecord& s) {
           {"created_at", format_iso8601_ms(s.created_us)},
           {"lsn", s.lsn},
           {"redo_lsn", s.redo_lsn},
-          {"size_bytes", s.size_bytes}};
+          {"size_bytes", s.size_bytes},
+          {"kind", s.kind == SnapshotKind::Base ? "base" : "manual"}};
 }
 
 std::vector<std::string> snapshot_row(const SnapshotRecord& s) {
-  return {s.id, s.branch_name(), s.label.value_or("-"), format_iso8601_ms(s.created_us), s.lsn,
+  std::string label = s.kind == SnapshotKind::Base ? "(base)" : s.label.value_or("-");
+  return {s.id, s.branch_name(), label, format_iso8601_ms(s.created_us), s.lsn,
           format_bytes(s.size_bytes)};
 }
 

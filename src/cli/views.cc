@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "base/time_format.h"
 #include "core/tls.h"
 
 namespace pgd::cli {
@@ -44,6 +45,12 @@ nlohmann::json branch_json(Context& ctx, const BranchRecord& b, bool with_size) 
       {"socket_dir", in.socket_dir},
       {"log_file", in.log_path},
   };
+  // Where its recoverable window starts: its oldest snapshot (the base taken
+  // when it was made, until cleanup moves the window on).
+  auto snapshots = ctx.store.snapshots(b.project, b.name);
+  j["recoverable_from"] = snapshots && !snapshots->empty()
+                              ? nlohmann::json(format_iso8601_ms(snapshots->front().created_us))
+                              : nlohmann::json(nullptr);
   if (with_size) {
     auto usage = ctx.storage.usage(b.volume);
     j["size_bytes"] = usage ? nlohmann::json(usage->exclusive_bytes) : nlohmann::json(nullptr);

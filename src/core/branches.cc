@@ -10,7 +10,6 @@
 #include "core/snapshots.h"
 #include "core/tls.h"
 #include "core/wal_ops.h"
-#include "os/fs.h"
 
 namespace pgd {
 
@@ -89,10 +88,24 @@ std::vector<BranchRecord> descendants(const std::vector<BranchRecord>& all, cons
 namespace {
 
 // Clones `source` into `volume`, makes it `branch`'s and starts it.
+// The start of the branch's recoverable window: its clone as it is before
+// its first start, with WAL archived into its own archive from there on.
+Status take_base_of_clone(Context& ctx, Timings& t, const BranchRecord& branch, const Instance& in,
+                          ClonePoints points) {
+  if (points.redo_lsn.empty()) {  // a stopped source: its last checkpoint
+    TRY_ASSIGN(auto control, ctx.postgres.control_data(in));
+    points.redo_lsn = control["Latest checkpoint's REDO location"];
+    points.end_lsn = control["Latest checkpoint location"];
+  }
+  TRY(own_wal_history(ctx, in.data_dir, points.redo_lsn));
+  TRY(take_base(ctx, t, branch, points));
+  return {};
+}
+
 Status clone_and_start(Context& ctx, Timings& t, const BranchRecord& source,
                        const BranchRecord& branch, const std::string& volume, Operation& op) {
   std::string subject = branch.full_name();
-  TRY(clone_branch_data(ctx, t, subject, source, volume, Access::ReadWrite, op));
+  TRY_ASSIGN(ClonePoints points, clone_branch_data(ctx, t, subject, source, volume, Access::ReadWrite, op));
   // From here on the clone exists: the caller's guard destroys it on failure.
   BranchRecord at_volume = branch;
   at_volume.volume = volume;
@@ -102,6 +115,7 @@ Status clone_and_start(Context& ctx, Timings& t, const BranchRecord& source,
     return ctx.postgres.prepare_clone(in, Recovery::No);
   }));
   TRY(op.step("configured"));
+  TRY(take_base_of_clone(ctx, t, at_volume, in, points));
   TRY(timed(ctx, t, subject, "start", [&] { return ctx.postgres.start(in); }));
   return op.step("started");
 }
@@ -236,18 +250,21 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
                             ref.full()));
   TRY_ASSIGN(BranchRecord parent, require_branch(ctx, BranchRef{ref.project, *branch.parent}));
   TRY_ASSIGN(auto snapshots, ctx.store.snapshots(branch.project, branch.name));
-  if (!snapshots.empty() && force == Force::No)
+  auto taken = std::count_if(snapshots.begin(), snapshots.end(),
+                             [](const SnapshotRecord& s) { return s.kind == SnapshotKind::Manual; });
+  if (taken > 0 && force == Force::No)
     return fail(ErrorKind::Conflict,
                 fmt::format("branch '{}' has {} snapshot(s); a reset starts its WAL history anew, "
                             "so they would be deleted: use --force, or delete them first",
-                            ref.full(), snapshots.size()));
+                            ref.full(), taken));
   BranchCreated out;
   std::string subject = branch.full_name();
   // Clone the parent beside the branch first: until the swap, a failure leaves
   // the branch as it was. '.' never appears in a branch name, so no collision.
   std::string fresh = branch.volume + ".reset";
   TRY(ctx.storage.destroy(fresh));
-  TRY(clone_branch_data(ctx, out.timings, subject, parent, fresh, Access::ReadWrite, op));
+  TRY_ASSIGN(ClonePoints points,
+             clone_branch_data(ctx, out.timings, subject, parent, fresh, Access::ReadWrite, op));
   ScopeGuard drop_fresh([&] {
     warn_if_failed(ctx, ctx.storage.destroy(fresh), "removing the unused clone " + ctx.storage.path(fresh));
   });
@@ -279,6 +296,7 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
     return ctx.postgres.prepare_clone(in, Recovery::No);
   }));
   TRY(op.step("configured"));
+  TRY(take_base_of_clone(ctx, out.timings, branch, in, points));
   TRY(timed(ctx, out.timings, subject, "start", [&] { return ctx.postgres.start(in); }));
   TRY(op.step("started"));
   TRY(finish_created(ctx, branch, out, started));

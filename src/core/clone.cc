@@ -75,6 +75,19 @@ Status drop_recycled_wal_of_stopped(Context& ctx, const BranchRecord& source,
 
 }  // namespace
 
+Status own_wal_history(Context& ctx, const std::string& data_dir, const std::string& redo_lsn) {
+  auto redo = wal::parse_lsn(redo_lsn);
+  std::string status_dir = data_dir + "/pg_wal/archive_status";
+  if (!redo || !ctx.files.exists(status_dir)) return {};
+  TRY_ASSIGN(auto names, ctx.files.list_names(status_dir));
+  for (const auto& name : names) {
+    if (!name.ends_with(".done")) continue;
+    auto segment = wal::parse_segment_name(name.substr(0, name.size() - 5));
+    if (segment && segment->segno >= wal::segno_of(*redo)) TRY(ctx.files.remove_file(status_dir + "/" + name));
+  }
+  return {};
+}
+
 void destroy_clone(Context& ctx, const std::string& volume) {
   os::DeferInterrupts finish_the_undo;
   warn_if_failed(ctx, ctx.storage.destroy(volume), "removing the half-made clone " + ctx.storage.path(volume));

@@ -31,6 +31,12 @@ Result<ClonePoints> clone_branch_data(Context& ctx, Timings& timings, const std:
                                       const BranchRecord& source, const std::string& target,
                                       Access access, Operation& op);
 
+// Makes the clone at `data_dir` archive, into its own archive, every WAL
+// segment from `redo_lsn` on: drops the "already archived" marks (.done) it
+// copied from its source, whose archive is not the branch's. Without this the
+// branch's archive would miss the WAL between its base and its first own segment.
+Status own_wal_history(Context& ctx, const std::string& data_dir, const std::string& redo_lsn);
+
 // Destroys a half-made clone on a failure path; a failure becomes a warning.
 void destroy_clone(Context& ctx, const std::string& volume);
 

@@ -5,8 +5,8 @@
 #include "base/scope_guard.h"
 #include "base/time_format.h"
 #include "core/operation.h"
+#include "core/snapshots.h"
 #include "core/wal_ops.h"
-#include "os/fs.h"
 #include "wal/archive.h"
 #include "wal/recovery_target.h"
 #include "wal/wal_names.h"
@@ -74,6 +74,19 @@ bool ended_before_target(os::Files& files, const std::string& log_path) {
                     std::string::npos;
 }
 
+// "; replaying from snapshot S (taken T): N MB of archived WAL ..." — how far
+// the target is from its base, for the progress line and the error of a far target.
+std::string replay_size_note(Context& ctx, const BranchRecord& source, const SnapshotRecord& base) {
+  uint64_t bytes = 0;
+  auto redo = wal::parse_lsn(base.redo_lsn);
+  if (auto files = ctx.files.list_files(ctx.paths.wal_dir(source.project, source.name)); files && redo)
+    for (const auto& f : *files)
+      if (auto seg = wal::parse_segment_name(f.name); seg && seg->segno >= wal::segno_of(*redo)) bytes += f.bytes;
+  return fmt::format("; replaying from snapshot {} (taken {}): {} of archived WAL (scheduled "
+                     "snapshots shorten replays: see 'Scheduled snapshots' in docs/usage.md)",
+                     base.id, format_iso8601_ms(base.created_us), format_bytes(bytes));
+}
+
 Error explain_failure(Context& ctx, const Error& e, const std::string& subject,
                       const std::string& log_path, const wal::RecoveryTarget& t,
                       const BranchRecord& source) {
@@ -125,6 +138,8 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
     return ctx.postgres.prepare_clone(in, replay ? Recovery::Yes : Recovery::No);
   }));
   TRY(op.step("configured"));
+  if (replay && ctx.progress)
+    ctx.progress->phase_note(subject, replay_size_note(ctx, source, *base_snap).substr(2), os::elapsed_ms(started));
   std::string shown;
   auto on_wait = [&] {
     std::string seg = last_restored_segment(ctx.files, in.log_path);
@@ -144,10 +159,16 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
     TRY(ctx.postgres.configure(in));
     st = timed(ctx, out.timings, subject, "recover to end", [&] { return ctx.postgres.start(in, on_wait); });
   }
-  if (!st) return fail(explain_failure(ctx, st.error(), subject, in.log_path, target, source));
+  if (!st) {
+    Error e = explain_failure(ctx, st.error(), subject, in.log_path, target, source);
+    if (replay && e.kind != ErrorKind::Interrupted) e.message += replay_size_note(ctx, source, *base_snap);
+    return fail(e);
+  }
   TRY(op.step("recovered"));
   // Promoted: recovery settings are ignored from now on; drop them from pgd.conf.
   TRY(ctx.postgres.configure(instance_for(ctx, branch)));
+  // Its own recoverable window starts now, on its new timeline.
+  TRY(take_running_base(ctx, out.timings, branch, op));
   TRY(finish_created(ctx, branch, out, started));
   undo.dismiss();
   return out;

@@ -5,9 +5,9 @@
 #include "base/scope_guard.h"
 #include "core/operation.h"
 #include "core/secrets.h"
+#include "core/snapshots.h"
 #include "core/tls.h"
 #include "core/wal_ops.h"
-#include "os/fs.h"
 
 namespace pgd {
 namespace {
@@ -88,6 +88,8 @@ Result<BranchCreated> create_project(Context& ctx, const std::string& name,
     return ctx.postgres.init_cluster(in, password);
   }));
   TRY(op.step("initialized"));
+  // The recoverable window starts here: the new cluster, before its first start.
+  TRY(take_base(ctx, out.timings, main, ClonePoints{}));
   TRY(timed(ctx, out.timings, main.full_name(), "start", [&] { return ctx.postgres.start(in); }));
   TRY(op.step("started"));
   TRY(finish_created(ctx, main, out, started));

@@ -74,6 +74,55 @@ Result<SnapshotCreated> create_snapshot(Context& ctx, const BranchRef& ref,
   return out;
 }
 
+namespace {
+
+SnapshotRecord new_base(Context& ctx, const BranchRecord& b) {
+  SnapshotRecord snap;
+  snap.id = new_snapshot_id(ctx.clock.now_us());
+  snap.project = b.project;
+  snap.branch = b.name;
+  snap.kind = SnapshotKind::Base;
+  snap.volume = b.volume + "@" + snap.id;
+  return snap;
+}
+
+// Records the snapshot whose volume exists; if that fails, the volume goes too.
+Result<SnapshotRecord> record_base(Context& ctx, SnapshotRecord snap) {
+  ScopeGuard undo([&] { destroy_clone(ctx, snap.volume); });
+  // Read after the snapshot: it bounds every commit the base holds.
+  snap.created_us = (ctx.clock.now_us() + 999) / 1000 * 1000;
+  TRY(ctx.store.insert_snapshot(snap));
+  undo.dismiss();
+  return snap;
+}
+
+}  // namespace
+
+Result<SnapshotRecord> take_base(Context& ctx, Timings& timings, const BranchRecord& b,
+                                 const ClonePoints& points) {
+  SnapshotRecord snap = new_base(ctx, b);
+  snap.redo_lsn = points.redo_lsn;
+  snap.lsn = points.end_lsn;
+  if (snap.redo_lsn.empty()) {  // a stopped source's clone, or a new cluster: its last checkpoint
+    TRY_ASSIGN(auto control, ctx.postgres.control_data(instance_for(ctx, b)));
+    snap.redo_lsn = control["Latest checkpoint's REDO location"];
+    snap.lsn = control["Latest checkpoint location"];
+  }
+  TRY(timed(ctx, timings, b.full_name(), "base",
+            [&] { return ctx.storage.clone(b.volume, snap.volume, Access::ReadOnly); }));
+  return record_base(ctx, snap);
+}
+
+Result<SnapshotRecord> take_running_base(Context& ctx, Timings& timings,
+                                         const BranchRecord& b, Operation& op) {
+  SnapshotRecord snap = new_base(ctx, b);
+  TRY_ASSIGN(ClonePoints points, clone_branch_data(ctx, timings, b.full_name(), b, snap.volume,
+                                                   Access::ReadOnly, op));
+  snap.redo_lsn = points.redo_lsn;
+  snap.lsn = points.end_lsn;
+  return record_base(ctx, snap);
+}
+
 Result<SnapshotRecord> find_snapshot(Context& ctx, const std::string& id_or_label) {
   TRY_ASSIGN(auto all, ctx.store.snapshots());
   std::vector<SnapshotRecord> by_label;
@@ -105,6 +154,18 @@ Status delete_snapshot(Context& ctx, const SnapshotRecord& s) {
   return ctx.store.delete_snapshot(s.id);
 }
 
+namespace {
+
+// Whether a snapshot of `base`'s branch newer than the cutoff stays: then the
+// base is no longer the start of that branch's window.
+bool has_newer_kept(const std::vector<SnapshotRecord>& all, const SnapshotRecord& base, int64_t cutoff) {
+  for (const auto& s : all)
+    if (s.project == base.project && s.branch == base.branch && s.created_us >= cutoff) return true;
+  return false;
+}
+
+}  // namespace
+
 Result<std::vector<SnapshotRecord>> cleanup_snapshots(Context& ctx,
                                                       const std::optional<BranchRef>& branch,
                                                       int days, DryRun dry_run) {
@@ -119,6 +180,7 @@ Result<std::vector<SnapshotRecord>> cleanup_snapshots(Context& ctx,
   std::vector<SnapshotRecord> old;
   for (const auto& s : candidates) {
     if (s.created_us >= cutoff) continue;
+    if (s.kind == SnapshotKind::Base && !has_newer_kept(candidates, s, cutoff)) continue;
     if (dry_run == DryRun::No) TRY(delete_snapshot(ctx, s));
     old.push_back(s);
   }

@@ -49,6 +49,9 @@ CREATE TABLE intents (
   pid INTEGER NOT NULL
 );
 )sql",
+    R"sql(
+ALTER TABLE snapshots ADD COLUMN kind TEXT NOT NULL DEFAULT 'manual';
+)sql",
 };
 
 }  // namespace

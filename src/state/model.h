@@ -47,6 +47,10 @@ struct BranchRecord {
 
 namespace pgd {
 
+// Manual: taken by `pgd snapshot create`. Base: taken by pgd when the branch
+// was made (or reset), so that its recoverable window starts at its creation.
+enum class SnapshotKind { Manual, Base };
+
 // A read-only, application-consistent copy of a branch at one moment.
 struct SnapshotRecord {
   std::string id;       // unique: "<yyyymmdd>-<hhmmss>-<4 hex>"
@@ -58,6 +62,7 @@ struct SnapshotRecord {
   std::string redo_lsn;    // REDO point of the checkpoint before it: where replay starts
   std::string volume;      // "<project>/<branch>@<id>"
   uint64_t size_bytes = 0; // bytes it references
+  SnapshotKind kind = SnapshotKind::Manual;
 
   std::string branch_name() const { return project + "/" + branch; }
 };

@@ -328,7 +328,7 @@ Status Store::delete_branch(const std::string& project, const std::string& name)
 namespace {
 
 const char* k_snapshot_columns =
-    "id, project, branch, label, created_us, lsn, redo_lsn, volume, size_bytes";
+    "id, project, branch, label, created_us, lsn, redo_lsn, volume, size_bytes, kind";
 
 SnapshotRecord read_snapshot(const Stmt& s) {
   SnapshotRecord r;
@@ -341,16 +341,18 @@ SnapshotRecord read_snapshot(const Stmt& s) {
   r.redo_lsn = s.text(6);
   r.volume = s.text(7);
   r.size_bytes = static_cast<uint64_t>(s.integer(8));
+  r.kind = s.text(9) == "base" ? SnapshotKind::Base : SnapshotKind::Manual;
   return r;
 }
 
 }  // namespace
 
 Status Store::insert_snapshot(const SnapshotRecord& r) {
-  Stmt s(m_db, fmt::format("INSERT INTO snapshots ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  Stmt s(m_db, fmt::format("INSERT INTO snapshots ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            k_snapshot_columns));
   s.bind(1, r.id).bind(2, r.project).bind(3, r.branch).bind(4, r.label).bind(5, r.created_us);
   s.bind(6, r.lsn).bind(7, r.redo_lsn).bind(8, r.volume).bind(9, static_cast<int64_t>(r.size_bytes));
+  s.bind(10, std::string(r.kind == SnapshotKind::Base ? "base" : "manual"));
   int rc = s.step();
   if (is_duplicate(m_db, rc))
     return fail(ErrorKind::Conflict,

@@ -27,6 +27,25 @@ for i in 7 8; do commit_row app/main $i; done
 lsn_after_8=$(sql app/main "SELECT pg_current_wal_lsn()")
 commit_row app/main 9
 
+# Before any snapshot the user took: from the base pgd took when main was made.
+for k in 1 2; do
+  pgd branch create "app/early$k" --pitr "$(after_row app/main $k)" >/dev/null
+  assert_eq "$(rows_of "app/early$k")" "$k:$k" "recovery to just after row $k, before any manual snapshot"
+done
+created=$(pgd branch get app/main --json | jq -r .recoverable_from)
+[ "$created" != null ] || fail "main has no recoverable_from"
+assert_eq "$(pgd snapshot list app/main --json | jq -r '.[0].kind')" "base" "main's first snapshot is its base"
+assert_eq "$(pgd snapshot list app/main --json | jq -r '.[0].created_at')" "$created" "recoverable_from is the base's time"
+pass "recovery to a moment before any manual snapshot is exact (from main's base; window from $created)"
+
+# A new branch has a window of its own from its creation, with its own WAL.
+pgd branch create app/fork >/dev/null
+commit_row app/fork 100
+commit_row app/fork 101
+pgd branch create app/fork-at100 --from app/fork --pitr "$(after_row app/fork 100)" >/dev/null
+assert_eq "$(rows_of app/fork-at100)" "10:100" "a branch's own history, from its base"
+pass "a new branch is recoverable from the moment it was made"
+
 n=0
 for k in 4 5 6 7 8; do
   n=$((n + 1))
@@ -80,7 +99,7 @@ pass "recovery from a branch other than main"
 
 # Outside the window: each fails cleanly and creates nothing.
 before=$(pgd branch list --json | jq length)
-expect_exit 1 pgd branch create app/too-early --pitr "$(after_row app/main 2)"
+expect_exit 1 pgd branch create app/too-early --pitr "1 hour ago"
 assert_contains "$ERR" "before the first snapshot" "target before the first snapshot"
 assert_contains "$ERR" "recoverable window of 'app/main' is" "window stated"
 expect_exit 2 pgd branch create app/future --pitr "2099-01-01T00:00:00Z"
@@ -89,6 +108,8 @@ expect_exit 1 pgd branch create app/nolabel --pitr no-such-label
 assert_contains "$ERR" "has no snapshot labelled 'no-such-label'" "unknown label"
 expect_exit 2 pgd branch create app/garbage --pitr "yesterday-ish!"
 assert_contains "$ERR" "invalid --pitr target" "unparseable target"
+# A source whose every snapshot was deleted (its base included) has no window.
+for id in $(pgd snapshot list app/at4 --json | jq -r '.[].id'); do pgd snapshot delete "$id" >/dev/null; done
 expect_exit 1 pgd branch create app/nosnap --from app/at4 --pitr "0 seconds ago"
 assert_contains "$ERR" "has no snapshots" "source without snapshots"
 expect_exit 2 pgd branch create app/far-lsn --pitr "FF/0"

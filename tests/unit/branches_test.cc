@@ -71,7 +71,7 @@ TEST_F(Branches, CreateReportsEveryPhase) {
   ASSERT_TRUE(r);
   std::vector<std::string> phases;
   for (auto& [p, _] : r->timings) phases.push_back(p);
-  EXPECT_EQ(phases, (std::vector<std::string>{"checkpoint", "snapshot", "configure", "start"}));
+  EXPECT_EQ(phases, (std::vector<std::string>{"checkpoint", "snapshot", "configure", "base", "start"}));
 }
 
 TEST_F(Branches, FailedStartLeavesNoRecordNoVolumeNoProcess) {

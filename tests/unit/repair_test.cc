@@ -136,6 +136,11 @@ TEST_F(Repair, ABusyProjectIsReportedNotTouched) {
 }
 
 TEST_F(Repair, AProjectWithoutBranchesIsRemovedWithItsFiles) {
+  auto snapshots = *w.store->snapshots();
+  for (const auto& s : snapshots) {
+    ASSERT_TRUE(w.store->delete_snapshot(s.id));
+    w.storage.volumes.erase(s.volume);
+  }
   ASSERT_TRUE(w.store->delete_branch("prod", "dev"));
   w.storage.volumes.erase("prod/dev");
   ASSERT_TRUE(w.store->delete_branch("prod", "main"));
