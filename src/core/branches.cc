@@ -276,7 +276,9 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
             [&] { return ctx.postgres.stop(in, StopMode::Immediate); }));
   // Until the swap the branch is as it was: a failure starts it again.
   ScopeGuard restart([&] {
-    if (was_running) warn_if_failed(ctx, ctx.postgres.start(in).map([](pid_t) {}), "restarting branch '" + subject + "'");
+    os::DeferInterrupts finish_the_undo;  // the restart waits until the branch is ready
+    if (was_running)
+      warn_if_failed(ctx, ctx.postgres.start(in).map([](pid_t) {}), "restarting branch '" + subject + "'");
   });
   TRY(op.step("stopped"));
   TRY(timed(ctx, out.timings, subject, "swap", [&]() -> Status {

@@ -4,7 +4,11 @@
 source "$(dirname "$0")/lib.sh"
 setup_pool
 
+# The snapshots the user took (pgd's own bases, one per branch, are not listed here).
+manual() { pgd snapshot list "$@" --json | jq '[.[] | select(.kind == "manual")]'; }
+
 pgd project create shop >/dev/null
+assert_eq "$(pgd snapshot list shop/main --json | jq -r '.[0].kind')" "base" "a new main's base"
 sql shop/main "CREATE TABLE t (id int)"
 
 snap=$(pgd snapshot create shop/main --label before-migration --json)
@@ -23,21 +27,21 @@ assert_contains "$ERR" "already has a snapshot labelled 'before-migration'" "dup
 expect_exit 2 pgd snapshot create shop/main --label "Bad Label"
 assert_contains "$ERR" "invalid snapshot label name" "invalid label"
 expect_exit 1 pgd snapshot create shop/nope
-assert_eq "$(pgd snapshot list --json | jq length)" "1" "failed creates add nothing"
+assert_eq "$(manual | jq length)" "1" "failed creates add nothing"
 pass "duplicate and invalid labels are refused"
 
 sql shop/main "INSERT INTO t VALUES (1)"
 id2=$(pgd snapshot create shop/main --json | jq -r .id)
 pgd branch create shop/dev >/dev/null
 id3=$(pgd snapshot create shop/dev --label before-migration --json | jq -r .id)
-assert_eq "$(pgd snapshot list shop/main --json | jq -r '[.[].id] | join(",")')" "$id1,$id2" "list of one branch"
-assert_eq "$(pgd snapshot list --json | jq length)" "3" "list of all"
+assert_eq "$(manual shop/main | jq -r '[.[].id] | join(",")')" "$id1,$id2" "list of one branch"
+assert_eq "$(manual | jq length)" "3" "list of all"
 expect_exit 2 pgd snapshot delete before-migration
 assert_contains "$ERR" "names snapshots of several branches" "ambiguous label"
 pgd snapshot delete "$id3" >/dev/null
 pgd snapshot delete before-migration >/dev/null  # now unambiguous: main's
 [ -e "$MNT/shop/main@$id1" ] && fail "deleted snapshot's subvolume left behind"
-assert_eq "$(pgd snapshot list --json | jq -r '[.[].id] | join(",")')" "$id2" "what is left"
+assert_eq "$(manual | jq -r '[.[].id] | join(",")')" "$id2" "what is left"
 expect_exit 1 pgd snapshot delete no-such-snapshot
 pass "snapshot list and delete by id or label"
 
@@ -48,9 +52,9 @@ expect_exit 2 pgd snapshot cleanup shop/main
 expect_exit 2 pgd snapshot cleanup --days 30
 dry=$(pgd snapshot cleanup shop/main --days 30 --dry-run --json)
 assert_eq "$(jq -r '[.would_delete[].id] | join(",")' <<<"$dry")" "$old" "dry run lists exactly the old one"
-assert_eq "$(pgd snapshot list --json | jq length)" "2" "dry run deletes nothing"
+assert_eq "$(manual | jq length)" "2" "dry run deletes nothing"
 pgd snapshot cleanup --all --days 30 >/dev/null
-assert_eq "$(pgd snapshot list --json | jq -r '[.[].id] | join(",")')" "$id2" "cleanup deleted the old one"
+assert_eq "$(manual | jq -r '[.[].id] | join(",")')" "$id2" "cleanup deleted the old one"
 pass "snapshot cleanup by age, with --dry-run"
 
 # The archive command: whole segments only, never a different overwrite.
@@ -73,6 +77,11 @@ pass "archive command: identical retry succeeds, different content is refused, n
 # every segment from the snapshot's REDO point on, and recovery still works.
 for i in 1 2 3; do sql shop/main "INSERT INTO t VALUES ($i); SELECT pg_switch_wal()" >/dev/null; done
 pgd snapshot delete "$id2" >/dev/null
+# (main's base from its creation goes too, as scheduled cleanup would move it
+# on: the labelled snapshot below is then the oldest.)
+for id in $(pgd snapshot list shop/main --json | jq -r '.[] | select(.kind == "base") | .id'); do
+  pgd snapshot delete "$id" >/dev/null
+done
 base=$(pgd snapshot create shop/main --label base --json)
 redo_seg=$(sql shop/main "SELECT pg_walfile_name('$(jq -r .redo_lsn <<<"$base")')")
 for i in 4 5; do sql shop/main "INSERT INTO t VALUES ($i); SELECT pg_switch_wal()" >/dev/null; done
