@@ -121,7 +121,8 @@ static void wait_for_reaper(const std::string& pid_file) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
-Result<pid_t> NativePostgres::start(const Instance& in, const std::function<void()>& on_wait) {
+Result<pid_t> NativePostgres::start(const Instance& in, const std::function<void()>& on_wait,
+                                    const std::function<void()>& on_spawned) {
   if (auto pid = running_pid(in)) return *pid;
   wait_for_reaper(in.data_dir + "/postmaster.pid");
   TRY(os::make_dirs(in.socket_dir, 0700));
@@ -130,6 +131,7 @@ Result<pid_t> NativePostgres::start(const Instance& in, const std::function<void
   auto pid = os::spawn_detached({bin(in.pg_version, "postgres"), "-D", in.data_dir},
                                 {m_user, in.data_dir}, in.log_path);
   if (!pid) return fail(pid.error().wrap(fmt::format("branch '{}': start postgres", in.name)));
+  if (on_spawned) on_spawned();
   TRY(wait_ready(in, *pid, on_wait));
   return *pid;
 }

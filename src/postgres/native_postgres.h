@@ -18,7 +18,8 @@ class NativePostgres : public PostgresRunner {
   Status init_cluster(const Instance& instance, const std::string& password) override;
   Status configure(const Instance& instance) override;
   Status prepare_clone(const Instance& instance, Recovery recovery) override;
-  Result<pid_t> start(const Instance& instance, const std::function<void()>& on_wait = {}) override;
+  Result<pid_t> start(const Instance& instance, const std::function<void()>& on_wait = {},
+                      const std::function<void()>& on_spawned = {}) override;
   Status stop(const Instance& instance, StopMode mode = StopMode::Fast) override;
   std::optional<pid_t> running_pid(const Instance& instance) override;
   std::optional<int64_t> started_at(const Instance& instance) override;

@@ -54,9 +54,11 @@ class PostgresRunner {
   // postmaster.pid, asks for archive recovery if wanted, then `configure`.
   // REQUIRES: the instance is not running.
   virtual Status prepare_clone(const Instance& instance, Recovery recovery) = 0;
-  // `on_wait` is called about every 200 ms while start-up (e.g. WAL replay) goes on.
-  virtual Result<pid_t> start(const Instance& instance,
-                              const std::function<void()>& on_wait = {}) = 0;
+  // `on_wait` is called about every 200 ms while start-up (e.g. WAL replay)
+  // goes on; `on_spawned` once, as soon as the postmaster runs (work that can
+  // overlap its start-up).
+  virtual Result<pid_t> start(const Instance& instance, const std::function<void()>& on_wait = {},
+                              const std::function<void()>& on_spawned = {}) = 0;
   virtual Status stop(const Instance& instance, StopMode mode = StopMode::Fast) = 0;
   // The postmaster's pid when it is running on this data directory.
   virtual std::optional<pid_t> running_pid(const Instance& instance) = 0;

@@ -121,9 +121,11 @@ class FakePostgres : public PostgresRunner {
     calls.push_back(std::string(recovery == Recovery::Yes ? "recover " : "clone ") + in.data_dir);
     return configure(in);
   }
-  Result<pid_t> start(const Instance& in, const std::function<void()>& = {}) override {
+  Result<pid_t> start(const Instance& in, const std::function<void()>& = {},
+                      const std::function<void()>& on_spawned = {}) override {
     calls.push_back("start " + in.data_dir);
     if (in.data_dir == fail_start_of) return fail(fmt::format("branch '{}': postgres exited during start-up; log {}:", in.name, in.log_path));
+    if (on_spawned) on_spawned();
     running.insert(in.data_dir);
     return 4242;
   }

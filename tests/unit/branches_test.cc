@@ -71,7 +71,8 @@ TEST_F(Branches, CreateReportsEveryPhase) {
   ASSERT_TRUE(r);
   std::vector<std::string> phases;
   for (auto& [p, _] : r->timings) phases.push_back(p);
-  EXPECT_EQ(phases, (std::vector<std::string>{"checkpoint", "snapshot", "configure", "base", "start"}));
+  // The base snapshot overlaps the start on atomic storage; on XFS it has a phase of its own.
+  EXPECT_EQ(phases, (std::vector<std::string>{"checkpoint", "snapshot", "configure", "start"}));
 }
 
 TEST_F(Branches, FailedStartLeavesNoRecordNoVolumeNoProcess) {
