@@ -28,6 +28,12 @@ class Setup : public ::testing::Test {
     r.dir = d;
     return r;
   }
+  // A refusal of `kind` whose message contains `part`, and nothing recorded.
+  void expect_refused(const Result<SetupDone>& r, ErrorKind kind, const std::string& part) {
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, kind);
+    EXPECT_NE(r.error().message.find(part), std::string::npos) << r.error().message;
+  }
   FakeWorld w;
   FakeHost host;
 };
@@ -86,10 +92,7 @@ TEST_F(Setup, AnImageNeedsRoot) {
 }
 
 TEST_F(Setup, WithoutAnyPoolItSaysHowToSetOneUp) {
-  auto r = setup(SetupRequest{});
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::Usage);
-  EXPECT_NE(r.error().message.find("pgd is not set up yet"), std::string::npos);
+  expect_refused(setup(SetupRequest{}), ErrorKind::Usage, "pgd is not set up yet");
 }
 
 TEST_F(Setup, AnExistingImageKeepsItsFilesystem) {
@@ -119,10 +122,7 @@ TEST_F(Setup, ADirectoryOnBtrfsIsUsedAsItIs) {
 
 TEST_F(Setup, ADirectoryOnAnotherFilesystemIsRefusedWithWhatToDo) {
   host.paths.insert("/srv/ext4");
-  auto r = setup(dir("/srv/ext4"));
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::Usage);
-  EXPECT_NE(r.error().message.find("/srv/ext4 is not on btrfs or XFS"), std::string::npos);
+  expect_refused(setup(dir("/srv/ext4")), ErrorKind::Usage, "/srv/ext4 is not on btrfs or XFS");
 }
 
 TEST_F(Setup, AMissingDirectoryIsRefused) {
@@ -135,19 +135,14 @@ TEST_F(Setup, XfsWithoutReflinkIsRefused) {
   host.paths.insert("/srv/xfs");
   host.fs_of["/srv/xfs"] = "xfs";
   host.reflink_works = false;
-  auto r = setup(dir("/srv/xfs"));
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::Usage);
-  EXPECT_NE(r.error().message.find("reflink"), std::string::npos);
+  expect_refused(setup(dir("/srv/xfs")), ErrorKind::Usage, "reflink");
 }
 
 TEST_F(Setup, APoolThePostgresUserCannotReachIsRefused) {
   host.paths.insert("/srv/pgd");
   host.fs_of["/srv/pgd"] = "btrfs";
   host.unreachable.insert("/srv/pgd");
-  auto r = setup(dir("/srv/pgd"));
-  ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("the Postgres user 'pgd' cannot reach it"), std::string::npos);
+  expect_refused(setup(dir("/srv/pgd")), ErrorKind::Failure, "the Postgres user 'pgd' cannot reach it");
   EXPECT_FALSE(w.store->pool()->has_value());
 }
 
