@@ -87,7 +87,6 @@ std::vector<BranchRecord> descendants(const std::vector<BranchRecord>& all, cons
 
 namespace {
 
-// Clones `source` into `volume`, makes it `branch`'s and starts it.
 // Starts the configured clone and takes the start of its recoverable window:
 // its data as it is at its first start, with its WAL archived into its own
 // archive from there on. On btrfs the base is an atomic snapshot taken while
@@ -117,6 +116,7 @@ Status start_with_base(Context& ctx, Timings& t, const BranchRecord& branch, con
   return op.step("started");
 }
 
+// Clones `source` into `volume`, makes it `branch`'s and starts it.
 Status clone_and_start(Context& ctx, Timings& t, const BranchRecord& source,
                        const BranchRecord& branch, const std::string& volume, Operation& op) {
   std::string subject = branch.full_name();
