@@ -1,7 +1,5 @@
 #include "cli/output.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "os/interrupts.h"
+#include "os/process.h"
 
 namespace pgd::cli {
 namespace {
@@ -73,8 +72,8 @@ OutputStyle detect_style(bool json) {
   const char* term = std::getenv("TERM");
   bool dumb = term && std::string(term) == "dumb";
   OutputStyle style{json};
-  style.color = !json && ::isatty(STDOUT_FILENO) && !(no_color && *no_color) && !dumb;
-  style.live = !json && ::isatty(STDERR_FILENO) && !dumb;
+  style.color = !json && os::is_terminal(1) && !(no_color && *no_color) && !dumb;
+  style.live = !json && os::is_terminal(2) && !dumb;
   return style;
 }
 

@@ -67,6 +67,7 @@ OsUser current_user() {
 }
 
 bool running_as_root() { return ::geteuid() == 0; }
+bool is_terminal(int fd) { return ::isatty(fd) == 1; }
 
 Result<OsUser> ensure_system_user(const std::string& name) {
   if (auto u = lookup_user(name)) return u;

@@ -21,6 +21,8 @@ struct OsUser {
 Result<OsUser> lookup_user(const std::string& name);
 OsUser current_user();
 bool running_as_root();
+// Whether standard output (1) or error (2) is a terminal.
+bool is_terminal(int fd);
 // Creates a system account with no login shell and no home, if missing. REQUIRES: root.
 Result<OsUser> ensure_system_user(const std::string& name);
 
