@@ -95,10 +95,8 @@ namespace {
 // taken before the start.
 Status start_with_base(Context& ctx, Timings& t, const BranchRecord& branch, const Instance& in,
                        ClonePoints points, Operation& op) {
-  if (points.redo_lsn.empty()) {  // a stopped source: its last checkpoint
-    TRY_ASSIGN(auto control, ctx.postgres.control_data(in));
-    points.redo_lsn = control["Latest checkpoint's REDO location"];
-    points.end_lsn = control["Latest checkpoint location"];
+  if (points.redo_lsn.empty()) {  // a stopped source
+    TRY_ASSIGN(points, last_checkpoint(ctx, in));
   }
   TRY(own_wal_history(ctx, in.data_dir, points.redo_lsn));
   Status base;

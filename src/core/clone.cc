@@ -75,6 +75,11 @@ Status drop_recycled_wal_of_stopped(Context& ctx, const BranchRecord& source,
 
 }  // namespace
 
+Result<ClonePoints> last_checkpoint(Context& ctx, const Instance& stopped) {
+  TRY_ASSIGN(auto control, ctx.postgres.control_data(stopped));
+  return ClonePoints{control["Latest checkpoint's REDO location"], control["Latest checkpoint location"]};
+}
+
 Status own_wal_history(Context& ctx, const std::string& data_dir, const std::string& redo_lsn) {
   auto redo = wal::parse_lsn(redo_lsn);
   std::string status_dir = data_dir + "/pg_wal/archive_status";

@@ -31,6 +31,10 @@ Result<ClonePoints> clone_branch_data(Context& ctx, Timings& timings, const std:
                                       const BranchRecord& source, const std::string& target,
                                       Access access, Operation& op);
 
+// The WAL bounds of a data directory that is not running: its last checkpoint
+// (a shutdown checkpoint for a cleanly stopped server) bounds everything in it.
+Result<ClonePoints> last_checkpoint(Context& ctx, const Instance& stopped);
+
 // Makes the clone at `data_dir` archive, into its own archive, every WAL
 // segment from `redo_lsn` on: drops the "already archived" marks (.done) it
 // copied from its source, whose archive is not the branch's. Without this the

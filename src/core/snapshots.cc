@@ -62,10 +62,9 @@ Result<SnapshotCreated> create_snapshot(Context& ctx, const BranchRef& ref,
     snap.redo_lsn = points.redo_lsn;
     snap.lsn = points.end_lsn;
   } else {
-    // Stopped: its last (shutdown) checkpoint bounds everything.
-    TRY_ASSIGN(auto control, ctx.postgres.control_data(instance_for(ctx, b)));
-    snap.redo_lsn = control["Latest checkpoint's REDO location"];
-    snap.lsn = control["Latest checkpoint location"];
+    TRY_ASSIGN(ClonePoints last, last_checkpoint(ctx, instance_for(ctx, b)));
+    snap.redo_lsn = last.redo_lsn;
+    snap.lsn = last.end_lsn;
   }
   if (auto usage = ctx.storage.usage(snap.volume)) snap.size_bytes = usage->total_bytes;
   TRY(ctx.store.insert_snapshot(snap));
@@ -101,13 +100,12 @@ Result<SnapshotRecord> record_base(Context& ctx, SnapshotRecord snap) {
 Result<SnapshotRecord> take_base(Context& ctx, Timings& timings, const BranchRecord& b,
                                  const ClonePoints& points) {
   SnapshotRecord snap = new_base(ctx, b);
-  snap.redo_lsn = points.redo_lsn;
-  snap.lsn = points.end_lsn;
-  if (snap.redo_lsn.empty()) {  // a stopped source's clone, or a new cluster: its last checkpoint
-    TRY_ASSIGN(auto control, ctx.postgres.control_data(instance_for(ctx, b)));
-    snap.redo_lsn = control["Latest checkpoint's REDO location"];
-    snap.lsn = control["Latest checkpoint location"];
+  ClonePoints bounds = points;
+  if (bounds.redo_lsn.empty()) {  // a stopped source's clone, or a new cluster
+    TRY_ASSIGN(bounds, last_checkpoint(ctx, instance_for(ctx, b)));
   }
+  snap.redo_lsn = bounds.redo_lsn;
+  snap.lsn = bounds.end_lsn;
   TRY(timed(ctx, timings, b.full_name(), "base",
             [&] { return ctx.storage.clone(b.volume, snap.volume, Access::ReadOnly); }));
   return record_base(ctx, snap);
