@@ -2,9 +2,12 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,6 +72,28 @@ OsUser current_user() {
 bool running_as_root() { return ::geteuid() == 0; }
 bool is_terminal(int fd) { return ::isatty(fd) == 1; }
 
+std::optional<std::string> read_secret(const std::string& prompt) {
+  UniqueFd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC));
+  if (!tty.valid()) return std::nullopt;
+  struct termios old_mode;
+  if (::tcgetattr(tty.get(), &old_mode) != 0) return std::nullopt;
+  struct termios quiet = old_mode;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  auto say = [&](const std::string& text) {
+    // A prompt that did not show still reads; nothing else to do about it.
+    if (::write(tty.get(), text.data(), text.size()) < 0) return;
+  };
+  say(prompt);
+  ::tcsetattr(tty.get(), TCSAFLUSH, &quiet);
+  std::string secret;
+  char c;
+  while (::read(tty.get(), &c, 1) == 1 && c != '\n') secret += c;
+  ::tcsetattr(tty.get(), TCSAFLUSH, &old_mode);
+  say("\n");
+  if (secret.empty()) return std::nullopt;
+  return secret;
+}
+
 Result<OsUser> ensure_system_user(const std::string& name) {
   if (auto u = lookup_user(name)) return u;
   auto r = run_checked({"useradd", "--system", "--user-group", "--no-create-home", "--home-dir",
@@ -77,38 +102,129 @@ Result<OsUser> ensure_system_user(const std::string& name) {
   return lookup_user(name);
 }
 
-Result<RunResult> run(const std::vector<std::string>& argv, const RunOptions& options) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return fail(fmt::format("pipe: {}", std::strerror(errno)));
-  UniqueFd read_end(fds[0]), write_end(fds[1]);
-  pid_t pid = ::fork();
-  if (pid < 0) return fail(fmt::format("fork {}: {}", argv[0], std::strerror(errno)));
-  if (pid == 0) {
-    ::dup2(write_end.get(), 1);
-    ::dup2(write_end.get(), 2);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    ::dup2(devnull, 0);
-    become(options);
-    auto args = to_argv(argv);
-    ::execvp(args[0], args.data());
-    dprintf(2, "exec %s: %s\n", args[0], std::strerror(errno));
-    _exit(127);
+namespace {
+
+struct Child {
+  pid_t pid = -1;
+  size_t pipeline = 0;
+  int exit_code = 0;
+};
+
+// In the child: stdin, stdout and stderr in place, then exec (never returns).
+[[noreturn]] void exec_child(const Command& command, const RunOptions& options, int in, int out,
+                             int err) {
+  // A group of its own, so that giving up on it ends its children too (pg_dump's
+  // workers); and it ends with pgd: a killed pgd leaves no tool writing on.
+  if (options.on_tick) {
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   }
-  write_end.reset();  // ours closed, so the read below ends with the child
-  RunResult result;
+  ::dup2(in, 0);
+  ::dup2(out, 1);
+  ::dup2(err, 2);
+  ::signal(SIGPIPE, SIG_DFL);
+  become(options);
+  for (const auto& env : {options.env, command.env})
+    for (const auto& [key, value] : env) ::setenv(key.c_str(), value.c_str(), 1);
+  auto args = to_argv(command.argv);
+  ::execvp(args[0], args.data());
+  dprintf(2, "exec %s: %s\n", args[0], std::strerror(errno));
+  _exit(127);
+}
+
+// Starts one pipeline: each command's stdout feeds the next one's stdin; every
+// stderr and the last stdout go to `output`.
+Status start_pipeline(const std::vector<Command>& commands, size_t index, const RunOptions& options,
+                      int output, std::vector<Child>& children) {
+  UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  UniqueFd next_in(::dup(devnull.get()));
+  for (size_t i = 0; i < commands.size(); ++i) {
+    bool last = i + 1 == commands.size();
+    int fds[2] = {-1, -1};
+    if (!last && ::pipe2(fds, O_CLOEXEC) != 0) return fail(fmt::format("pipe: {}", std::strerror(errno)));
+    UniqueFd read_end(fds[0]), write_end(fds[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) return fail(fmt::format("fork {}: {}", commands[i].argv[0], std::strerror(errno)));
+    if (pid == 0) exec_child(commands[i], options, next_in.get(), last ? output : write_end.get(), output);
+    children.push_back({pid, index, 0});
+    next_in = std::move(read_end);
+  }
+  return {};
+}
+
+// Ends children that on_tick gave up on: their groups, politely first.
+void end_children(std::vector<Child>& children) {
+  for (const auto& c : children) ::kill(-c.pid, SIGTERM);
+  for (int i = 0; i < 500; ++i) {
+    bool all = true;
+    for (auto& c : children)
+      if (c.pid > 0 && ::waitpid(c.pid, nullptr, WNOHANG) == 0) all = false;
+    if (all) return;
+    ::usleep(10'000);
+  }
+  for (const auto& c : children) ::kill(-c.pid, SIGKILL);
+}
+
+}  // namespace
+
+Result<std::vector<PipelineResult>> run_pipelines(
+    const std::vector<std::vector<Command>>& pipelines, const RunOptions& options,
+    const std::function<void(size_t, std::string_view)>& on_output) {
+  std::vector<Child> children;
+  std::vector<UniqueFd> outputs;
+  std::vector<PipelineResult> results(pipelines.size());
+  for (size_t i = 0; i < pipelines.size(); ++i) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return fail(fmt::format("pipe: {}", std::strerror(errno)));
+    UniqueFd read_end(fds[0]), write_end(fds[1]);
+    // Started ones are waited for below even when a later one cannot start.
+    Status started = start_pipeline(pipelines[i], i, options, write_end.get(), children);
+    outputs.push_back(std::move(read_end));  // ours of write_end closes here: EOF with the children
+    if (!started) {
+      end_children(children);
+      return fail(started.error());
+    }
+  }
+  bool gave_up = false;
+  size_t open = outputs.size();
   char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(read_end.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    result.output.append(buf, static_cast<size_t>(n));
+  while (open > 0 && !gave_up) {
+    std::vector<struct pollfd> polled;
+    for (const auto& fd : outputs) polled.push_back({fd.valid() ? fd.get() : -1, POLLIN, 0});
+    int ready = ::poll(polled.data(), polled.size(), options.on_tick ? 250 : -1);
+    if (ready < 0 && errno != EINTR) break;
+    for (size_t i = 0; ready > 0 && i < polled.size(); ++i) {
+      if (!(polled[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = ::read(outputs[i].get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        outputs[i].reset();
+        --open;
+        continue;
+      }
+      results[i].output.append(buf, static_cast<size_t>(n));
+      if (on_output) on_output(i, std::string_view(buf, static_cast<size_t>(n)));
+    }
+    if (options.on_tick && !options.on_tick()) gave_up = true;
   }
-  read_end.reset();
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  if (gave_up) end_children(children);
+  for (auto& c : children) {
+    int status = 0;
+    pid_t r;
+    while ((r = ::waitpid(c.pid, &status, 0)) < 0 && errno == EINTR) {
+    }
+    c.exit_code = gave_up ? 128 + SIGTERM : r == c.pid ? decode_status(status) : 255;
+    results[c.pipeline].exit_codes.push_back(c.exit_code);
   }
-  result.exit_code = decode_status(status);
-  return result;
+  return results;
+}
+
+Result<RunResult> run(const std::vector<std::string>& argv, const RunOptions& options) {
+  std::vector<std::vector<Command>> one{{Command{argv, {}}}};
+  std::function<void(size_t, std::string_view)> forward;
+  if (options.on_output) forward = [&](size_t, std::string_view chunk) { options.on_output(chunk); };
+  TRY_ASSIGN(auto results, run_pipelines(one, options, forward));
+  return RunResult{results[0].exit_codes.empty() ? 255 : results[0].exit_codes[0], results[0].output};
 }
 
 Result<std::string> run_checked(const std::vector<std::string>& argv, const RunOptions& options) {

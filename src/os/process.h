@@ -4,8 +4,11 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -23,12 +26,23 @@ OsUser current_user();
 bool running_as_root();
 // Whether standard output (1) or error (2) is a terminal.
 bool is_terminal(int fd);
+// Asks for a secret on the controlling terminal (/dev/tty) without echo;
+// nullopt when there is no terminal or nothing was typed.
+std::optional<std::string> read_secret(const std::string& prompt);
 // Creates a system account with no login shell and no home, if missing. REQUIRES: root.
 Result<OsUser> ensure_system_user(const std::string& name);
 
 struct RunOptions {
   std::optional<OsUser> as_user;  // drop to this user in the child (when we are root)
   std::string cwd;                // empty: inherit
+  // Added to the child's environment: how a secret (PGPASSWORD) reaches a
+  // client tool without showing in `ps` (/proc/<pid>/environ is private).
+  std::vector<std::pair<std::string, std::string>> env;
+  // Sees the output as it comes, for live progress of long work.
+  std::function<void(std::string_view)> on_output;
+  // Called about every 250 ms while the child runs; returning false ends it
+  // (SIGTERM to its process group, then SIGKILL after 5 s): Ctrl-C, a timeout.
+  std::function<bool()> on_tick;
 };
 
 struct RunResult {
@@ -39,6 +53,24 @@ struct RunResult {
 // Runs argv[0] (searched in PATH) to completion, capturing its output.
 // Fails only when it cannot be started; a non-zero exit is a RunResult.
 Result<RunResult> run(const std::vector<std::string>& argv, const RunOptions& options = {});
+
+// One program of a pipeline, with environment of its own (a password for
+// pg_dump, another for pg_restore).
+struct Command {
+  std::vector<std::string> argv;
+  std::vector<std::pair<std::string, std::string>> env;
+};
+struct PipelineResult {
+  std::vector<int> exit_codes;  // one per command, in order
+  std::string output;           // every stderr and the last stdout, interleaved
+};
+// Runs each pipeline (`a | b`, as a shell would) and all of them at once,
+// to completion; `on_output(i, chunk)` sees pipeline i's output as it comes.
+// RunOptions apply to every command (env before each command's own); its
+// on_output is not used here.
+Result<std::vector<PipelineResult>> run_pipelines(
+    const std::vector<std::vector<Command>>& pipelines, const RunOptions& options,
+    const std::function<void(size_t, std::string_view)>& on_output = {});
 
 // Runs argv and turns a non-zero exit into an Error "<argv...>: <output>".
 Result<std::string> run_checked(const std::vector<std::string>& argv,
