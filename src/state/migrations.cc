@@ -52,6 +52,13 @@ CREATE TABLE intents (
     R"sql(
 ALTER TABLE snapshots ADD COLUMN kind TEXT NOT NULL DEFAULT 'manual';
 )sql",
+    // Imported projects: where from (never with a password), when, and the
+    // database that branches name in their connection details.
+    R"sql(
+ALTER TABLE projects ADD COLUMN database TEXT NOT NULL DEFAULT 'postgres';
+ALTER TABLE projects ADD COLUMN source TEXT;
+ALTER TABLE projects ADD COLUMN copied_at TEXT;
+)sql",
 };
 
 }  // namespace

@@ -22,6 +22,11 @@ struct ProjectRecord {
   std::string name;
   int pg_version = 0;
   std::string created_at;  // ISO 8601 UTC
+  std::string database = "postgres";  // what connection details name
+  // An imported project's source (a libpq URI, key=value string or
+  // service=NAME; pgd refuses one with a password) and when main was copied.
+  std::optional<std::string> source;
+  std::optional<std::string> copied_at;
 };
 
 // The state a branch should be in. Live state (is the postmaster up?) is asked

@@ -65,6 +65,13 @@ bool is_duplicate(sqlite3* db, int rc) {
   return ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE;
 }
 
+const char* k_project_columns = "name, pg_version, created_at, database, source, copied_at";
+
+ProjectRecord read_project(const Stmt& s) {
+  return ProjectRecord{s.text(0), static_cast<int>(s.integer(1)), s.text(2), s.text(3),
+                       s.opt_text(4), s.opt_text(5)};
+}
+
 const char* k_branch_columns = "project, name, parent, port, state, volume, created_at, pg_version";
 
 BranchRecord read_branch(const Stmt& s) {
@@ -235,8 +242,10 @@ Status Store::insert_branch(const BranchRecord& b) {
 Result<BranchRecord> Store::insert_project(const ProjectRecord& project, BranchRecord main,
                                            const PortProbe& port_free) {
   TRY(in_transaction([&]() -> Status {
-    Stmt s(m_db, "INSERT INTO projects (name, pg_version, created_at) VALUES (?, ?, ?)");
+    Stmt s(m_db, "INSERT INTO projects (name, pg_version, created_at, database, source, copied_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?)");
     s.bind(1, project.name).bind(2, project.pg_version).bind(3, project.created_at);
+    s.bind(4, project.database).bind(5, project.source).bind(6, project.copied_at);
     int rc = s.step();
     if (is_duplicate(m_db, rc))
       return fail(ErrorKind::Conflict, fmt::format("project '{}' already exists", project.name));
@@ -248,21 +257,27 @@ Result<BranchRecord> Store::insert_project(const ProjectRecord& project, BranchR
 }
 
 Result<std::optional<ProjectRecord>> Store::project(const std::string& name) {
-  Stmt s(m_db, "SELECT name, pg_version, created_at FROM projects WHERE name = ?");
+  Stmt s(m_db, fmt::format("SELECT {} FROM projects WHERE name = ?", k_project_columns));
   s.bind(1, name);
   int rc = s.step();
   if (rc == SQLITE_DONE) return std::optional<ProjectRecord>{};
   if (rc != SQLITE_ROW) return fail(error("read project " + name));
-  return std::optional<ProjectRecord>(
-      ProjectRecord{s.text(0), static_cast<int>(s.integer(1)), s.text(2)});
+  return std::optional<ProjectRecord>(read_project(s));
+}
+
+Status Store::set_project_source(const std::string& name, const std::string& database,
+                                 const std::string& source, const std::string& copied_at) {
+  Stmt s(m_db, "UPDATE projects SET database = ?, source = ?, copied_at = ? WHERE name = ?");
+  s.bind(1, database).bind(2, source).bind(3, copied_at).bind(4, name);
+  if (s.step() != SQLITE_DONE) return fail(error("update project " + name));
+  return {};
 }
 
 Result<std::vector<ProjectRecord>> Store::projects() {
-  Stmt s(m_db, "SELECT name, pg_version, created_at FROM projects ORDER BY name");
+  Stmt s(m_db, fmt::format("SELECT {} FROM projects ORDER BY name", k_project_columns));
   std::vector<ProjectRecord> out;
   int rc;
-  while ((rc = s.step()) == SQLITE_ROW)
-    out.push_back(ProjectRecord{s.text(0), static_cast<int>(s.integer(1)), s.text(2)});
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_project(s));
   if (rc != SQLITE_DONE) return fail(error("list projects"));
   return out;
 }

@@ -42,6 +42,9 @@ class Store {
                                       const PortProbe& port_free);
   Result<std::optional<ProjectRecord>> project(const std::string& name);
   Result<std::vector<ProjectRecord>> projects();
+  // After an import or a refresh: the database copied, from where, when.
+  Status set_project_source(const std::string& name, const std::string& database,
+                            const std::string& source, const std::string& copied_at);
   Status delete_project(const std::string& name);  // with its branches
 
   // Inserts `branch` (state Creating) with a fresh port. Conflict when it exists.
@@ -68,6 +71,9 @@ class Store {
   Status advance_intent(int64_t id, const std::string& step);
   Status end_intent(int64_t id);
   Result<std::vector<IntentRecord>> intents();
+  // A port no branch has and nothing listens on, not reserved: for a server
+  // that lives only while one command runs (a refresh's new copy).
+  Result<int> allocate_port(const PortProbe& port_free);
 
  private:
   Result<std::optional<std::string>> meta(const std::string& key);
@@ -75,7 +81,6 @@ class Store {
   Status migrate();
   Status exec(const std::string& sql);
   Status in_transaction(const std::function<Status()>& body);
-  Result<int> allocate_port(const PortProbe& port_free);
   Status insert_branch(const BranchRecord& b);
   Error error(const std::string& op) const;
 
