@@ -209,10 +209,12 @@ std::optional<int64_t> NativePostgres::started_at(const Instance& in) {
 }
 
 Result<std::unique_ptr<pg::Session>> NativePostgres::connect(const Instance& in,
-                                                             const std::string& password) {
+                                                             const std::string& password,
+                                                             const std::string& dbname) {
   pg::ConnectParams params;
   params.port = in.port;
   params.password = password;
+  params.dbname = dbname;
   auto conn = pg::Connection::open(params);
   if (!conn) return fail(conn.error().wrap(fmt::format("branch '{}'", in.name)));
   return std::unique_ptr<pg::Session>(std::make_unique<pg::Connection>(std::move(*conn)));
@@ -243,6 +245,20 @@ Result<std::map<std::string, std::string>> NativePostgres::control_data(const In
   }
   return fields;
 }
+
+Result<std::set<std::string>> NativePostgres::available_extensions(int pg_version) {
+  // Debian's layout: /usr/share/postgresql/<major>/extension/<name>.control.
+  std::string dir = fmt::format("/usr/share/postgresql/{}/extension", pg_version);
+  TRY_ASSIGN(auto names, os::list_names(dir));
+  std::set<std::string> out;
+  const std::string suffix = ".control";
+  for (const auto& n : names)
+    if (n.size() > suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0)
+      out.insert(n.substr(0, n.size() - suffix.size()));
+  return out;
+}
+
+Status NativePostgres::flush_to_disk(const Instance& in) { return os::sync_filesystem(in.data_dir); }
 
 Status NativePostgres::make_server_dir(const std::string& path) {
   TRY(os::make_dirs(path, 0700));

@@ -24,12 +24,15 @@ class NativePostgres : public PostgresRunner {
   std::optional<pid_t> running_pid(const Instance& instance) override;
   std::optional<int64_t> started_at(const Instance& instance) override;
   Result<std::unique_ptr<pg::Session>> connect(const Instance& instance,
-                                               const std::string& password) override;
+                                               const std::string& password,
+                                               const std::string& dbname = "postgres") override;
   Result<pg::Rows> query(const Instance& instance, const std::string& password,
                          const std::string& sql) override;
   Result<std::map<std::string, std::string>> control_data(const Instance& instance) override;
   Status make_server_dir(const std::string& path) override;
   Status create_certificates(const std::string& dir, const std::string& subject) override;
+  Result<std::set<std::string>> available_extensions(int pg_version) override;
+  Status flush_to_disk(const Instance& instance) override;
 
  private:
   std::string bin(int version, const std::string& program) const;

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,7 +68,8 @@ class PostgresRunner {
   // A superuser session on a running instance, for work that spans several
   // statements (an online backup must start and stop on the same session).
   virtual Result<std::unique_ptr<pg::Session>> connect(const Instance& instance,
-                                                       const std::string& password) = 0;
+                                                       const std::string& password,
+                                                       const std::string& dbname = "postgres") = 0;
   // Runs SQL as the superuser on a running instance.
   virtual Result<pg::Rows> query(const Instance& instance, const std::string& password,
                                  const std::string& sql) = 0;
@@ -81,6 +83,11 @@ class PostgresRunner {
   // by the server only; `subject` (the project name, at most 63 characters)
   // names the CA. Branches then accept sslmode=require and verify-full.
   virtual Status create_certificates(const std::string& dir, const std::string& subject) = 0;
+  // Extensions this machine can create in a cluster of `pg_version`.
+  virtual Result<std::set<std::string>> available_extensions(int pg_version) = 0;
+  // Makes everything written to the instance's data directory durable (one
+  // syncfs): after a run with fsync off, such as an import's bulk load.
+  virtual Status flush_to_disk(const Instance& instance) = 0;
 };
 
 }  // namespace pgd

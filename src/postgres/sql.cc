@@ -29,7 +29,9 @@ Result<Row> Session::query_row(const std::string& sql, size_t columns) {
 
 void Connection::Closer::operator()(pg_conn* c) const { PQfinish(c); }
 
-Result<Connection> Connection::open(const ConnectParams& p) {
+namespace {
+
+pg_conn* connect_local(const ConnectParams& p) {
   std::string port = std::to_string(p.port), timeout = std::to_string(p.connect_timeout_s);
   // Local connections: no TLS handshake and no GSSAPI probe (libpq's default
   // gssencmode=prefer loads Kerberos on every connect: ~3 ms).
@@ -37,8 +39,71 @@ Result<Connection> Connection::open(const ConnectParams& p) {
                         "sslmode", "gssencmode", nullptr};
   const char* values[] = {p.host.c_str(),   port.c_str(),    p.user.c_str(), p.password.c_str(),
                           p.dbname.c_str(), timeout.c_str(), "disable",      "disable", nullptr};
-  pg_conn* c = PQconnectdbParams(keys, values, 0);
-  std::string where = fmt::format("postgres at {}:{}", p.host, p.port);
+  return PQconnectdbParams(keys, values, 0);
+}
+
+pg_conn* connect_remote(const ConnectParams& p) {
+  // Later keys override what the expanded conninfo says; an empty password
+  // leaves libpq to its own sources (PGPASSWORD, ~/.pgpass, the service).
+  std::vector<const char*> keys{"dbname", "password", "application_name"};
+  std::vector<const char*> values{p.conninfo.c_str(), p.password.c_str(), "pgd"};
+  auto bounded = bounded_connection(p.connect_timeout_s);
+  for (const auto& [key, value] : bounded) {
+    keys.push_back(key.c_str());
+    values.push_back(value.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  return PQconnectdbParams(keys.data(), values.data(), 1);
+}
+
+}  // namespace
+
+ConninfoCheck check_conninfo(const std::string& conninfo) {
+  ConninfoCheck out;
+  char* err = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &err);
+  if (!options) {
+    out.error = err ? trimmed(err) : "out of memory";
+    PQfreemem(err);
+    return out;
+  }
+  for (PQconninfoOption* o = options; o->keyword; ++o) {
+    if (!o->val || !*o->val) continue;
+    std::string key = o->keyword;
+    if (key == "password") out.has_password = true;
+    if (key == "dbname") out.dbname = o->val;
+  }
+  PQconninfoFree(options);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> bounded_connection(int timeout_s) {
+  return {{"connect_timeout", std::to_string(timeout_s)},
+          {"keepalives", "1"},
+          {"keepalives_idle", "5"},
+          {"keepalives_interval", "2"},
+          {"keepalives_count", "3"},
+          {"tcp_user_timeout", "15000"}};
+}
+
+std::string with_settings(const std::string& conninfo,
+                          const std::vector<std::pair<std::string, std::string>>& settings) {
+  bool uri = conninfo.rfind("postgresql://", 0) == 0 || conninfo.rfind("postgres://", 0) == 0;
+  std::string out = conninfo;
+  for (const auto& [key, value] : settings) {
+    if (uri)
+      out += (out.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
+    else
+      out += " " + key + "=" + value;
+  }
+  return out;
+}
+
+Result<Connection> Connection::open(const ConnectParams& p) {
+  bool remote = !p.conninfo.empty();
+  pg_conn* c = remote ? connect_remote(p) : connect_local(p);
+  std::string where = remote ? p.label : fmt::format("postgres at {}:{}", p.host, p.port);
   if (!c) return fail(where + ": connect: out of memory");
   if (PQstatus(c) != CONNECTION_OK) {
     std::string msg = trimmed(PQerrorMessage(c));
@@ -47,6 +112,8 @@ Result<Connection> Connection::open(const ConnectParams& p) {
   }
   return Connection(c, where);
 }
+
+int Connection::server_version() const { return PQserverVersion(m_conn.get()); }
 
 Result<Rows> Connection::query(const std::string& sql) {
   PGresult* r = PQexec(m_conn.get(), sql.c_str());

@@ -143,7 +143,8 @@ class FakePostgres : public PostgresRunner {
     return std::nullopt;
   }
   // A session answers like query(); its CHECKPOINT is recorded as "checkpoint DIR".
-  Result<std::unique_ptr<pg::Session>> connect(const Instance& in, const std::string&) override {
+  Result<std::unique_ptr<pg::Session>> connect(const Instance& in, const std::string&,
+                                               const std::string& = "postgres") override {
     return std::unique_ptr<pg::Session>(std::make_unique<FakeSession>(*this, in));
   }
   // Answers: the first entry of `answers` whose key the SQL contains.
@@ -158,6 +159,12 @@ class FakePostgres : public PostgresRunner {
                                               {"Latest checkpoint's REDO location", "0/1000028"}};
   }
   Status make_server_dir(const std::string& path) override { return files->make_dirs(path, 0700); }
+  Result<std::set<std::string>> available_extensions(int) override { return extensions; }
+  Status flush_to_disk(const Instance& in) override {
+    calls.push_back("sync " + in.data_dir);
+    return {};
+  }
+  std::set<std::string> extensions{"plpgsql", "pg_trgm"};
   Status create_certificates(const std::string& dir, const std::string&) override {
     calls.push_back("certificates " + dir);
     TRY(files->make_dirs(dir, 0755));

@@ -1,0 +1,158 @@
+#include "postgres/native_copy.h"
+
+#include <signal.h>
+
+#include <fmt/format.h>
+
+#include "base/strings.h"
+#include "os/process.h"
+
+namespace pgd {
+namespace {
+
+std::string tool(int pg_version, const std::string& name) {
+  return fmt::format("/usr/lib/postgresql/{}/bin/{}", pg_version, name);
+}
+
+std::vector<std::pair<std::string, std::string>> env_for(const Endpoint& endpoint) {
+  std::vector<std::pair<std::string, std::string>> env;
+  if (!endpoint.password.empty()) env.emplace_back("PGPASSWORD", endpoint.password);
+  return env;
+}
+
+// Messages in English whatever the caller's locale, so progress can be read.
+os::RunOptions options_for(const Watch* watch) {
+  os::RunOptions o;
+  o.env.emplace_back("LC_MESSAGES", "C");
+  if (watch && watch->keep_going) o.on_tick = watch->keep_going;
+  return o;
+}
+
+// The last lines of a tool's output: the error is at the end, and a verbose
+// run's earlier lines would bury it.
+std::string tail(const std::string& output, size_t lines = 6) {
+  std::string text = trim(output);
+  size_t pos = text.size();
+  for (size_t n = 0; n < lines && pos != std::string::npos && pos > 0; ++n) pos = text.rfind('\n', pos - 1);
+  return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
+}
+
+std::string program(const std::vector<std::string>& argv) {
+  return argv[0].substr(argv[0].rfind('/') + 1);
+}
+
+// Splits each pipeline's output into lines for watch.on_line.
+class LineSplitter {
+ public:
+  LineSplitter(const Watch& watch, size_t pipelines) : m_watch(watch), m_pending(pipelines) {}
+  void operator()(size_t i, std::string_view chunk) {
+    if (!m_watch.on_line) return;
+    m_pending[i].append(chunk);
+    size_t end;
+    while ((end = m_pending[i].find('\n')) != std::string::npos) {
+      m_watch.on_line(m_pending[i].substr(0, end));
+      m_pending[i].erase(0, end + 1);
+    }
+  }
+
+ private:
+  const Watch& m_watch;
+  std::vector<std::string> m_pending;
+};
+
+// Runs the pipelines; the first failure (the earliest command of a pipeline
+// that failed: pg_dump's error explains pg_restore's) becomes the error.
+Status run_watched(const std::vector<std::vector<os::Command>>& pipelines, const Endpoint& endpoint,
+                   const Watch* watch) {
+  Watch none;
+  LineSplitter lines(watch ? *watch : none, pipelines.size());
+  auto results = os::run_pipelines(pipelines, options_for(watch), std::ref(lines));
+  if (!results) return fail(results.error().wrap(endpoint.label));
+  for (size_t p = 0; p < results->size(); ++p) {
+    const auto& r = (*results)[p];
+    for (size_t c = 0; c < r.exit_codes.size(); ++c) {
+      if (r.exit_codes[c] == 0) continue;
+      if (watch && watch->keep_going && r.exit_codes[c] == 128 + SIGTERM && !watch->keep_going())
+        return fail(ErrorKind::Interrupted, fmt::format("{}: {} stopped", endpoint.label,
+                                                        program(pipelines[p][c].argv)));
+      return fail(fmt::format("{}: {} failed (exit {}): {}", endpoint.label,
+                              program(pipelines[p][c].argv), r.exit_codes[c], tail(r.output)));
+    }
+  }
+  return {};
+}
+
+Status run_one(const std::vector<std::string>& argv, const Endpoint& endpoint, const Watch* watch) {
+  return run_watched({{os::Command{argv, env_for(endpoint)}}}, endpoint, watch);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<pg::Session>> NativeCopier::connect(const Endpoint& source, int timeout_s) {
+  pg::ConnectParams params;
+  params.conninfo = source.conninfo;
+  params.password = source.password;
+  params.label = source.label;
+  params.connect_timeout_s = timeout_s;
+  TRY_ASSIGN(pg::Connection conn, pg::Connection::open(params));
+  return std::unique_ptr<pg::Session>(std::make_unique<pg::Connection>(std::move(conn)));
+}
+
+Result<std::string> NativeCopier::dump_roles(int pg_version, const Endpoint& source) {
+  std::vector<std::string> argv{tool(pg_version, "pg_dumpall"), "--roles-only",
+                                "--no-role-passwords", "--dbname=" + source.conninfo};
+  os::RunOptions o = options_for(nullptr);
+  o.env = env_for(source);
+  o.env.emplace_back("LC_MESSAGES", "C");
+  auto r = os::run(argv, o);
+  if (!r) return fail(r.error().wrap(source.label));
+  if (r->exit_code != 0)
+    return fail(fmt::format("{}: pg_dumpall --roles-only failed (exit {}): {}", source.label,
+                            r->exit_code, tail(r->output)));
+  return r->output;
+}
+
+Status NativeCopier::run_sql_file(int pg_version, const Endpoint& target, const std::string& path) {
+  return run_one({tool(pg_version, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                  "--dbname=" + target.conninfo, "--file=" + path},
+                 target, nullptr);
+}
+
+Status NativeCopier::dump_schema(int pg_version, const Endpoint& source, const std::string& snapshot,
+                                 const std::string& file) {
+  return run_one({tool(pg_version, "pg_dump"), "--format=custom", "--schema-only",
+                  "--snapshot=" + snapshot, "--file=" + file, "--dbname=" + source.conninfo},
+                 source, nullptr);
+}
+
+Status NativeCopier::restore_schema(int pg_version, const Endpoint& target, const std::string& file,
+                                    Section section, int jobs, bool create, const Watch& watch) {
+  std::vector<std::string> argv{tool(pg_version, "pg_restore"), "--verbose", "--exit-on-error",
+                                section == Section::PreData ? "--section=pre-data" : "--section=post-data",
+                                fmt::format("--jobs={}", jobs), "--dbname=" + target.conninfo};
+  if (create) argv.push_back("--create");
+  argv.push_back(file);
+  return run_one(argv, target, &watch);
+}
+
+Status NativeCopier::copy_data(int pg_version, const Endpoint& source, const std::string& snapshot,
+                               const Endpoint& target, const std::vector<DataStream>& streams,
+                               const Watch& watch) {
+  std::vector<std::vector<os::Command>> pipelines;
+  for (const auto& stream : streams) {
+    // Uncompressed: the stream goes straight into pg_restore.
+    std::vector<std::string> dump{tool(pg_version, "pg_dump"), "--format=custom", "--compress=0",
+                                  "--data-only", "--snapshot=" + snapshot,
+                                  "--dbname=" + source.conninfo};
+    for (const auto& t : stream.tables) {
+      dump.push_back(stream.all_but ? "--exclude-table" : "--table");
+      dump.push_back(t);
+    }
+    std::vector<std::string> restore{tool(pg_version, "pg_restore"), "--verbose", "--exit-on-error",
+                                     "--dbname=" + target.conninfo};
+    pipelines.push_back({os::Command{dump, env_for(source)}, os::Command{restore, env_for(target)}});
+  }
+  return run_watched(pipelines, source, &watch);
+}
+
+}  // namespace pgd
