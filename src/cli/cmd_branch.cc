@@ -118,8 +118,8 @@ Status run_url(const BranchOptions& o, Env& env, const Output& out) {
   TRY_ASSIGN(BranchRef ref, parse_branch_ref(o.ref));
   TRY_ASSIGN(Context * ctx, env.context());
   TRY_ASSIGN(BranchRecord branch, require_branch(*ctx, ref));
-  out.document({{"name", ref.full()}, {"uri", connection_uri(branch)}});
-  out.line(connection_uri(branch));
+  out.document({{"name", ref.full()}, {"uri", connection_uri(*ctx, branch)}});
+  out.line(connection_uri(*ctx, branch));
   return {};
 }
 
@@ -131,7 +131,8 @@ Status run_connect(const BranchOptions& o, Env& env, const Output&) {
   TRY_ASSIGN(BranchRecord branch, require_branch(*ctx, ref));
   TRY_ASSIGN(std::string password, load_password(ctx->files, ctx->paths, branch.project));
   std::vector<std::string> args{"psql", "--host", k_host, "--port", std::to_string(branch.port),
-                                "--username", k_superuser, "--dbname", k_database};
+                                "--username", k_superuser, "--dbname",
+                                database_of(*ctx, branch.project)};
   args.insert(args.end(), o.psql_args.begin(), o.psql_args.end());
   Error e = os::exec_replacing(args, {{"PGPASSWORD", password}, {"PGAPPNAME", "pgd connect"}});
   return fail(fmt::format("connect {}: {}; install it with apt-get install postgresql-client",

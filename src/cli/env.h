@@ -10,6 +10,7 @@
 #include "core/context.h"
 #include "os/files.h"
 #include "os/process.h"
+#include "postgres/native_copy.h"
 
 namespace pgd::cli {
 
@@ -28,6 +29,8 @@ class Env {
   // Major versions of PostgreSQL whose server binaries are installed.
   std::vector<int> installed_postgres_versions();
   os::Files& files() { return m_files; }
+  // pg_dump, pg_restore and friends, for imports.
+  LogicalCopier& copier() { return m_copier; }
   // Where use cases report phases as they happen; set before context().
   void set_progress(Progress* progress) { m_progress = progress; }
   // Rewrites pgd's block in the libpq service and password files when this
@@ -42,6 +45,7 @@ class Env {
   os::RealFiles m_files;
   os::RealProcesses m_processes;
   RealHost m_host;
+  NativeCopier m_copier;
   std::unique_ptr<Store> m_store;
   std::unique_ptr<StorageBackend> m_storage;
   std::unique_ptr<PostgresRunner> m_postgres;

@@ -3,12 +3,15 @@
 #include <fmt/format.h>
 
 #include "base/time_format.h"
+#include "core/projects.h"
+#include "core/snapshots.h"
 #include "core/tls.h"
 
 namespace pgd::cli {
 
-std::string connection_uri(const BranchRecord& b) {
-  return fmt::format("postgresql://{}@{}:{}/{}", k_superuser, k_host, b.port, k_database);
+std::string connection_uri(Context& ctx, const BranchRecord& b) {
+  return fmt::format("postgresql://{}@{}:{}/{}", k_superuser, k_host, b.port,
+                     database_of(ctx, b.project));
 }
 
 namespace {
@@ -32,8 +35,8 @@ nlohmann::json branch_json(Context& ctx, const BranchRecord& b, bool with_size) 
       {"host", k_host},
       {"port", b.port},
       {"user", k_superuser},
-      {"database", k_database},
-      {"uri", connection_uri(b)},
+      {"database", database_of(ctx, b.project)},
+      {"uri", connection_uri(ctx, b)},
       {"created_at", b.created_at},
       {"uptime_s", uptime_json(ctx, in)},
       {"ssl_root_cert", has_certificates(ctx.files, ctx.paths, b.project)
@@ -45,11 +48,12 @@ nlohmann::json branch_json(Context& ctx, const BranchRecord& b, bool with_size) 
       {"socket_dir", in.socket_dir},
       {"log_file", in.log_path},
   };
-  // Where its recoverable window starts: its oldest snapshot (the base taken
-  // when it was made, until cleanup moves the window on).
+  // Where its recoverable window starts: its oldest replayable snapshot (the
+  // base taken when it was made or refreshed, until cleanup moves the window on).
   auto snapshots = ctx.store.snapshots(b.project, b.name);
-  j["recoverable_from"] = snapshots && !snapshots->empty()
-                              ? nlohmann::json(format_iso8601_ms(snapshots->front().created_us))
+  auto window = snapshots ? replayable(*snapshots) : std::vector<SnapshotRecord>{};
+  j["recoverable_from"] = !window.empty()
+                              ? nlohmann::json(format_iso8601_ms(window.front().created_us))
                               : nlohmann::json(nullptr);
   if (with_size) {
     auto usage = ctx.storage.usage(b.volume);

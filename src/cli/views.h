@@ -12,10 +12,9 @@ namespace pgd::cli {
 
 inline constexpr const char* k_host = "127.0.0.1";
 inline constexpr const char* k_superuser = "postgres";
-inline constexpr const char* k_database = "postgres";
 
 // postgresql://postgres@127.0.0.1:25433/postgres — never with the password.
-std::string connection_uri(const BranchRecord& branch);
+std::string connection_uri(Context& ctx, const BranchRecord& branch);
 
 // Keys: name project branch parent status host port user database uri
 // created_at uptime_s ssl_root_cert service pg_version data_dir socket_dir

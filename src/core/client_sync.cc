@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "core/projects.h"
 #include "core/secrets.h"
 #include "core/tls.h"
 
@@ -19,7 +20,8 @@ Result<std::vector<ClientEntry>> client_entries(Context& ctx) {
     if (!passwords.count(b.project)) {
       TRY_ASSIGN(passwords[b.project], load_password(ctx.files, ctx.paths, b.project));
     }
-    ClientEntry e{service, "127.0.0.1", b.port, "postgres", "postgres", passwords[b.project], "", ""};
+    ClientEntry e{service, "127.0.0.1", b.port, "postgres", database_of(ctx, b.project),
+                  passwords[b.project], "", ""};
     if (has_certificates(ctx.files, ctx.paths, b.project)) {
       e.sslmode = "verify-full";
       e.sslrootcert = ca_cert_path(ctx.paths, b.project);

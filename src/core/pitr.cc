@@ -110,6 +110,8 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
   TRY_ASSIGN(Operation op, Operation::begin(ctx, "branch.pitr", target_ref.project, target_ref.full()));
   TRY_ASSIGN(BranchRecord source, resolve_source(ctx, target_ref, from));
   TRY_ASSIGN(auto snaps, ctx.store.snapshots(source.project, source.name));
+  // A label names any snapshot; a time or LSN replays WAL of the current cluster.
+  if (target.kind != wal::TargetKind::Label) snaps = replayable(snaps);
   TRY_ASSIGN(wal::SnapshotPoint base,
              wal::choose_base(snapshot_points(snaps), target, now_us, source.full_name()));
   const SnapshotRecord* base_snap = nullptr;

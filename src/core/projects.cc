@@ -47,6 +47,11 @@ Status remove_project_files(Context& ctx, const std::string& name) {
   return ctx.files.remove_tree(ctx.paths.wal_project_dir(name));
 }
 
+std::string database_of(Context& ctx, const std::string& project) {
+  auto p = ctx.store.project(project);
+  return p && *p ? (*p)->database : std::string("postgres");
+}
+
 Result<ProjectRecord> require_project(Context& ctx, const std::string& name) {
   TRY_ASSIGN(auto project, ctx.store.project(name));
   if (!project)
@@ -56,7 +61,7 @@ Result<ProjectRecord> require_project(Context& ctx, const std::string& name) {
 }
 
 Result<BranchCreated> create_project(Context& ctx, const std::string& name,
-                                     std::optional<int> pg_version) {
+                                     std::optional<int> pg_version, const FillCluster& fill) {
   auto started = std::chrono::steady_clock::now();
   TRY(validate_name("project", name));
   TRY_ASSIGN(int version, choose_version(ctx, pg_version));
@@ -88,6 +93,10 @@ Result<BranchCreated> create_project(Context& ctx, const std::string& name,
     return ctx.postgres.init_cluster(in, password);
   }));
   TRY(op.step("initialized"));
+  if (fill) {
+    TRY(fill(main, in, password, op));
+    TRY(op.step("filled"));
+  }
   // The recoverable window starts here: the new cluster, before its first start.
   TRY(take_base(ctx, out.timings, main, ClonePoints{}));
   TRY(timed(ctx, out.timings, main.full_name(), "start", [&] { return ctx.postgres.start(in); }));

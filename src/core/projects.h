@@ -2,6 +2,7 @@
 // every other branch is a clone within the project.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -13,8 +14,15 @@ namespace pgd {
 // the newest installed version. Nothing is left behind on failure.
 // The project's record; NotFound (saying where to look) when there is none.
 Result<ProjectRecord> require_project(Context& ctx, const std::string& name);
+// Fills a new main's cluster between initdb and its first start (an import):
+// `in` is stopped and configured as main; leave it so.
+using FillCluster = std::function<Status(const BranchRecord& main, const Instance& in,
+                                         const std::string& password, Operation& op)>;
 Result<BranchCreated> create_project(Context& ctx, const std::string& name,
-                                     std::optional<int> pg_version);
+                                     std::optional<int> pg_version, const FillCluster& fill = {});
+// The database a project's connection details name: the imported one, or
+// "postgres" (also when the record cannot be read: details, not decisions).
+std::string database_of(Context& ctx, const std::string& project);
 // Refused without Force::Yes when the project has branches besides main.
 Status delete_project(Context& ctx, const std::string& name, Force force);
 // Removes the project's files outside the pool: password, TLS, logs, WAL archives.

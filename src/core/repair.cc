@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/branches.h"
+#include "core/imports.h"
 #include "core/operation.h"
 #include "core/projects.h"
 #include "core/secrets.h"
@@ -140,6 +141,8 @@ class Reconciler {
   static std::string resolution(const IntentRecord& i) {
     if (i.op == "branch.delete" || i.op == "project.delete") return "finish the deletion";
     if (i.op == "branch.reset" && reset_swapped(i)) return "finish the reset (the data was already swapped)";
+    if (i.op == "project.refresh" && i.step == "swapped")
+      return "finish the refresh (the new copy was already swapped in)";
     return "roll back what it made";
   }
   static bool reset_swapped(const IntentRecord& i) {
@@ -160,6 +163,7 @@ class Reconciler {
         for (const auto& d : doomed) TRY(destroy_branch(m_ctx, d));
       }
       if (i.op == "branch.reset" && reset_swapped(i)) TRY(finish_reset(b, s));
+      if (i.op == "project.refresh" && i.step == "swapped") TRY(finish_refresh(m_ctx, b, i.step));
     }
     return {};  // roll-backs: the generic reconciliation that follows does them
   }

@@ -29,10 +29,15 @@ std::string new_snapshot_id(int64_t now_us) {
 
 Result<SnapshotCreated> create_snapshot(Context& ctx, const BranchRef& ref,
                                         const std::optional<std::string>& label) {
-  auto started = std::chrono::steady_clock::now();
   if (label) TRY(validate_name("snapshot label", *label));
   TRY(require_free_space(ctx, "snapshot of '" + ref.full() + "'"));
   TRY_ASSIGN(Operation op, Operation::begin(ctx, "snapshot.create", ref.project, ref.full()));
+  return take_snapshot(ctx, op, ref, label);
+}
+
+Result<SnapshotCreated> take_snapshot(Context& ctx, Operation& op, const BranchRef& ref,
+                                      const std::optional<std::string>& label) {
+  auto started = std::chrono::steady_clock::now();
   TRY_ASSIGN(BranchRecord b, require_branch(ctx, ref));
   if (b.state == BranchState::Creating)
     return fail(ErrorKind::Conflict, fmt::format("branch '{}' is still being created", ref.full()));
@@ -119,6 +124,13 @@ Result<SnapshotRecord> take_running_base(Context& ctx, Timings& timings,
   snap.redo_lsn = points.redo_lsn;
   snap.lsn = points.end_lsn;
   return record_base(ctx, snap);
+}
+
+std::vector<SnapshotRecord> replayable(const std::vector<SnapshotRecord>& snapshots) {
+  size_t first = 0;
+  for (size_t i = 0; i < snapshots.size(); ++i)
+    if (snapshots[i].kind == SnapshotKind::Base) first = i;
+  return {snapshots.begin() + static_cast<std::ptrdiff_t>(first), snapshots.end()};
 }
 
 Result<SnapshotRecord> find_snapshot(Context& ctx, const std::string& id_or_label) {

@@ -23,6 +23,10 @@ struct SnapshotCreated {
 // command is in it), with its time and the LSNs that bound it.
 Result<SnapshotCreated> create_snapshot(Context& ctx, const BranchRef& ref,
                                         const std::optional<std::string>& label);
+// The same inside an Operation that already holds the project (a refresh
+// keeps the main it replaces as a snapshot).
+Result<SnapshotCreated> take_snapshot(Context& ctx, Operation& op, const BranchRef& ref,
+                                      const std::optional<std::string>& label);
 // The snapshot with this id, or the one with this label; a label used on
 // several branches is a Usage error that lists their ids.
 Result<SnapshotRecord> find_snapshot(Context& ctx, const std::string& id_or_label);
@@ -40,6 +44,10 @@ Result<SnapshotRecord> take_base(Context& ctx, Timings& timings, const BranchRec
 // an online snapshot, as `pgd snapshot create` takes.
 Result<SnapshotRecord> take_running_base(Context& ctx, Timings& timings,
                                          const BranchRecord& branch, Operation& op);
+// The snapshots (oldest first) that WAL replay can start from: the newest base
+// and those after it. A refresh gives main a new cluster and a new WAL
+// history; the snapshots before it hold the old one and are used whole.
+std::vector<SnapshotRecord> replayable(const std::vector<SnapshotRecord>& snapshots);
 // Snapshots older than `days` of one branch (or all branches); deleted unless
 // DryRun. A base goes only when a newer snapshot of its branch stays, so the
 // recoverable window moves forward but never vanishes.
