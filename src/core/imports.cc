@@ -27,6 +27,7 @@ struct OpenSource {
   std::string snapshot;
   std::string database;
   int major = 0;
+  int64_t size_bytes = 0;  // of the whole database: about what the copy takes
   pg::Catalog before;  // lists and sizes; sequence values as the copy began
 };
 
@@ -44,9 +45,9 @@ Result<std::unique_ptr<pg::Session>> connect_source(LogicalCopier& copier, Endpo
     }
   }
   if (!session && needs_password(session.error()))
-    return fail(session.error().wrap(
-        "the source wants a password: set PGPASSWORD, add it to ~/.pgpass (mode 0600) or a "
-        "service's passfile, or run pgd on a terminal to be asked"));
+    return fail(session.error().message +
+                "; the source wants a password: set PGPASSWORD, add it to ~/.pgpass (mode 0600) "
+                "or a service's passfile, or run pgd on a terminal to be asked");
   return session;
 }
 
@@ -59,11 +60,12 @@ Result<OpenSource> open_source(Context& ctx, LogicalCopier& copier, const Import
     // One snapshot for the whole copy: every table as of the same moment.
     TRY(src.session->exec("begin isolation level repeatable read, read only"));
     const std::string sql = "select pg_export_snapshot(), current_database(), "
-                            "current_setting('server_version_num')";
-    TRY_ASSIGN(pg::Row row, src.session->query_row(sql, 3));
+                            "current_setting('server_version_num'), pg_database_size(current_database())";
+    TRY_ASSIGN(pg::Row row, src.session->query_row(sql, 4));
     src.snapshot = row[0];
     src.database = row[1];
     src.major = parse_number<int>(row[2]).value_or(0) / 10000;
+    src.size_bytes = parse_number<int64_t>(row[3]).value_or(0);
     TRY_ASSIGN(src.before, pg::read_catalog(*src.session, pg::CountRows::No));
     src.endpoint.conninfo = pg::with_settings(o.source, pg::bounded_connection(o.connect_timeout_s));
     return std::move(src);
@@ -109,10 +111,11 @@ Status check_extensions(Context& ctx, const OpenSource& src, int version) {
 // away), so skip what makes writes durable one by one; the flush at the end
 // makes the result durable at once.
 std::vector<std::pair<std::string, std::string>> bulk_load_settings() {
-  return {{"fsync", "off"},          {"full_page_writes", "off"}, {"synchronous_commit", "off"},
-          {"wal_level", "minimal"},  {"max_wal_senders", "0"},    {"archive_mode", "off"},
-          {"max_wal_size", "8GB"},   {"checkpoint_timeout", "1h"}, {"autovacuum", "off"},
-          {"maintenance_work_mem", "256MB"}};
+  // max_wal_size stays at its default: more would hold more WAL in the pool
+  // during the load, and with fsync off a checkpoint costs little.
+  return {{"fsync", "off"},         {"full_page_writes", "off"}, {"synchronous_commit", "off"},
+          {"wal_level", "minimal"}, {"max_wal_senders", "0"},    {"archive_mode", "off"},
+          {"autovacuum", "off"},    {"maintenance_work_mem", "256MB"}};
 }
 
 std::string local_conninfo(const Instance& in, const std::string& dbname) {
@@ -252,6 +255,17 @@ Status copy_into(Context& ctx, LogicalCopier& copier, OpenSource& src, const Ins
   return ctx.postgres.configure(in);
 }
 
+// A copy that cannot fit fails now, not after minutes of copying.
+Status check_room(Context& ctx, const OpenSource& src, const std::string& subject) {
+  constexpr int64_t k_margin = 64LL << 20;  // the cluster itself, WAL, work files
+  TRY_ASSIGN(uint64_t free, ctx.storage.free_bytes());
+  if (int64_t(free) >= src.size_bytes + k_margin) return {};
+  return fail(fmt::format("{}: the source database {} takes {}, and the pool {} has {} free: "
+                          "delete branches or snapshots you no longer need, or grow the pool",
+                          subject, src.database, format_bytes(uint64_t(src.size_bytes)),
+                          ctx.storage.root(), format_bytes(free)));
+}
+
 // Everything checked before anything is made: the source answers, and its
 // version and extensions can be copied here.
 Result<OpenSource> prepare(Context& ctx, LogicalCopier& copier, const ImportOptions& o,
@@ -263,6 +277,7 @@ Result<OpenSource> prepare(Context& ctx, LogicalCopier& copier, const ImportOpti
   TRY_ASSIGN(OpenSource src, open_source(ctx, copier, o, timings, subject));
   TRY_ASSIGN(version, import_version(ctx, src.major, version_wanted));
   TRY(check_extensions(ctx, src, version));
+  TRY(check_room(ctx, src, subject));
   return src;
 }
 

@@ -72,7 +72,7 @@ class FakeCopier : public LogicalCopier {
     explicit Session(FakeCopier& c) : m_c(c) {}
     Result<pg::Rows> query(const std::string& sql) override {
       if (sql.find("pg_export_snapshot") != std::string::npos)
-        return pg::Rows{{"00000003-0000001B-1", "shop", m_c.server_version}};
+        return pg::Rows{{"00000003-0000001B-1", "shop", m_c.server_version, "9000000"}};
       for (auto& [needle, rows] : m_c.source)
         if (sql.find(needle) != std::string::npos) return rows;
       return pg::Rows{};

@@ -120,6 +120,15 @@ TEST_F(Imports, AMissingExtensionNamesItsPackageBeforeAnythingIsMade) {
   expect_nothing_left();
 }
 
+TEST_F(Imports, ASourceBiggerThanThePoolsFreeSpaceIsRefusedBeforeAnythingIsMade) {
+  w.storage.free = 40ULL << 20;
+  auto r = import();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("the source database shop takes 8.6 MiB"), std::string::npos)
+      << r.error().message;
+  expect_nothing_left();
+}
+
 TEST_F(Imports, ACopyThatDiffersFailsWithTheDifferenceAndLeavesNothing) {
   w.postgres.answers.insert(w.postgres.answers.begin(), {"count(*) from only", {{"public.orders", "2"}}});
   auto r = import();
