@@ -92,9 +92,11 @@ pass "an extension missing here fails first, naming the package to install"
 # --- The import: the password stays out of ps; every object arrives -----------
 ( while :; do ps -eo args; sleep 0.05; done ) >"$T/ps.txt" 2>/dev/null &
 WATCHER=$!
+stop_watcher() { kill "$WATCHER" 2>/dev/null || true; wait "$WATCHER" 2>/dev/null || true; }
+CLEANUP_HOOKS+=(stop_watcher)
 PGPASSWORD=$HOST_APP_PASSWORD pgd project create shop --from "$SHOP" --json >"$T/import.json" ||
   fail "import of shop failed"
-kill "$WATCHER"; wait "$WATCHER" 2>/dev/null || true
+stop_watcher
 grep -q "pg_dump.*--data-only" "$T/ps.txt" || fail "the ps watcher never saw the copy running"
 ! grep -qF "$HOST_APP_PASSWORD" "$T/ps.txt" || fail "the source password showed in ps"
 assert_eq "$(jq -r .import.rows "$T/import.json")" "$((SOURCE_ROWS + 1 + 0))" "rows copied (orders + docs)"
