@@ -32,6 +32,7 @@ if [ -n "${BENCH_LARGE:-}" ]; then  # the 15 GB figures (no full copies: they wo
   BENCH_JSON=$OUT/size_interleaved.json bash bench/size_interleaved.sh build/pgd
 fi
 BENCH_JSON=$OUT/pitr_replay.json bash bench/pitr_replay.sh build/pgd
+BENCH_JSON=$OUT/import.json bash bench/import.sh build/pgd
 BENCH_JSON=$OUT/scale.json bash bench/scale.sh build/pgd
 BENCH_JSON=$OUT/runtime.json bash bench/runtime.sh build/pgd
 bash bench/targets.sh "$OUT" >>"$REPORT"

@@ -41,6 +41,13 @@ pitr_ms=$(j "$pitr" .pitr_ms)
 row "PITR over 5 min of pgbench WAL well under a minute (issue 3)" "$((pitr_ms / 1000)) s, consistent: $(j "$pitr" .consistent)" "$([ "$pitr_ms" -le 30000 ] && echo true)"
 pss=$(j "$scale" '[.[] | select(.branches == 100)][0].total_pss_kib // 0')
 row "100 idle branches within 4 GiB in total (issue 5)" "$((pss / 1024)) MiB PSS" "$([ "$pss" -gt 0 ] && [ "$pss" -le 4194304 ] && echo true)"
+imp=$D/import.json
+if [ -f "$imp" ]; then
+  p=$(j "$imp" .pgd_ms) s1=$(j "$imp" .single_ms) d2=$(j "$imp" .dir_ms) v=$(j "$imp" .verify_ms)
+  best=$(( s1 < d2 ? s1 : d2 ))
+  row "import no slower than the best by-hand method (issue 17)" "pgd $((p / 1000)).$(( p % 1000 / 100 )) s vs $((best / 1000)).$(( best % 1000 / 100 )) s" "$([ "$p" -le "$best" ] && echo true)"
+  row "import verification under 10% of the total (issue 17)" "$v ms of $p ms ($(( v * 100 / (p > 0 ? p : 1) ))%)" "$([ $(( v * 10 )) -lt "$p" ] && echo true)"
+fi
 # Each pgd figure against the ext4 run made just before it (runtime.sh pairs them).
 runtime_rows() {  # TARGET-LABEL SUFFIX
   local sel="[.[] | select(.target == \"$1: branch\")][0]" t et s es

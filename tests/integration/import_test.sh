@@ -208,6 +208,17 @@ stream_pids() {  # pg_dump reading the source, pg_restore writing the copy of bi
 }
 
 # "$PGD" itself, not the pgd function: $! must be pgd's pid, not a subshell's.
+PGPASSWORD=$HOST_APP_PASSWORD "$PGD" project create big --from "$HOST_URL_BASE/big" --jobs 1 \
+  >"$T/int.out" 2>"$T/int.err" &
+IMPORT=$!
+wait_for_stream
+kill -INT "$IMPORT"
+set +e; wait "$IMPORT"; rc=$?; set -e
+assert_eq "$rc" "130" "exit code of an import interrupted by Ctrl-C"
+[ -z "$(stream_pids)" ] || fail "pg_dump/pg_restore outlived an interrupted import: $(stream_pids)"
+nothing_left 2 "Ctrl-C mid-stream"
+pass "Ctrl-C mid-stream: the tools stop, the half-made project is removed, exit 130 ($(tail -n1 "$T/int.err"))"
+
 PGPASSWORD=$HOST_APP_PASSWORD "$PGD" project create big --from "$HOST_URL_BASE/big" --jobs 1 >/dev/null 2>&1 &
 IMPORT=$!
 wait_for_stream
