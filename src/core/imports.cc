@@ -140,7 +140,7 @@ class DataProgress {
     m_last = m_started;
   }
   void line(const std::string& l) {
-    if (l.find("processing data for table") != std::string::npos) ++m_started_tables;
+    if (l.find("dumping contents of table") != std::string::npos) ++m_started_tables;
   }
   bool tick() {
     if (m_ctx.processes.interrupted()) return false;
@@ -150,7 +150,7 @@ class DataProgress {
     double seconds = os::elapsed_ms(m_started) / 1000.0;
     m_ctx.progress->phase_note(
         m_subject,
-        fmt::format("data: {} of {}, {} of {} tables started, {}/s", format_bytes(uint64_t(done)),
+        fmt::format("{} of {}, {} of {} tables started, {}/s", format_bytes(uint64_t(done)),
                     format_bytes(uint64_t(m_total_bytes)), std::min(m_started_tables, m_tables),
                     m_tables, format_bytes(uint64_t(seconds > 0 ? double(done) / seconds : 0))),
         os::elapsed_ms(m_started));
@@ -394,7 +394,6 @@ Result<Imported> refresh_project(Context& ctx, LogicalCopier& copier, const std:
   warn_if_failed(ctx, ctx.files.remove_file(tmp.log_path), "removing " + tmp.log_path);
   TRY(ctx.store.set_project_source(name, src.database, o.source, ctx.clock.now_iso8601()));
   out.created.branch = main;
-  out.created.branch.state = BranchState::Running;
   out.created.total_ms = os::elapsed_ms(started);
   return out;
 }
@@ -413,6 +412,7 @@ Status finish_refresh(Context& ctx, const BranchRecord& main, const std::string&
     Timings ignored;
     TRY(take_base(ctx, ignored, main, ClonePoints{}));
   }
+  if (main.state == BranchState::Stopped) return {};  // as the user left it
   if (!ctx.postgres.running_pid(in)) TRY(ctx.postgres.start(in));
   return ctx.store.set_branch_state(main.project, main.name, BranchState::Running);
 }

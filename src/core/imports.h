@@ -61,8 +61,10 @@ Result<Imported> import_project(Context& ctx, LogicalCopier& copier, const std::
 Result<Imported> refresh_project(Context& ctx, LogicalCopier& copier, const std::string& name,
                                  const ImportOptions& options);
 
-// After an interrupted refresh whose new data was already swapped in: what
-// the refresh had left to do (doctor --fix). `step` is the last one reached.
+// After the swap: the rest of a refresh (old bases gone, a fresh WAL archive,
+// main's settings, a new base, started unless main was recorded stopped);
+// also doctor --fix's for a refresh interrupted past it. `step` is the last
+// one reached.
 Status finish_refresh(Context& ctx, const BranchRecord& main, const std::string& step);
 
 }  // namespace pgd

@@ -188,7 +188,7 @@ std::string drop_existing_roles(const std::string& roles_sql, const std::set<std
   return out;
 }
 
-std::vector<DataStream> plan_streams(const std::map<std::string, TableInfo>& tables, int jobs) {
+std::vector<TableGroup> plan_streams(const std::map<std::string, TableInfo>& tables, int jobs) {
   std::vector<std::pair<int64_t, std::string>> by_size;
   for (const auto& [name, t] : tables) by_size.emplace_back(t.bytes, t.pattern);
   std::sort(by_size.begin(), by_size.end(), [](const auto& a, const auto& b) {
@@ -202,12 +202,9 @@ std::vector<DataStream> plan_streams(const std::map<std::string, TableInfo>& tab
     bins[lightest].push_back(pattern);
     load[lightest] += bytes;
   }
-  std::vector<DataStream> out{DataStream{{}, true}};
-  for (size_t i = 1; i < n; ++i) {
-    if (bins[i].empty()) continue;
-    out.front().tables.insert(out.front().tables.end(), bins[i].begin(), bins[i].end());
-    out.push_back(DataStream{bins[i], false});
-  }
+  std::vector<TableGroup> out;
+  for (auto& bin : bins)
+    if (!bin.empty()) out.push_back(std::move(bin));
   return out;
 }
 

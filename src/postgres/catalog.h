@@ -49,10 +49,9 @@ std::vector<std::string> compare_catalogs(const Catalog& before, const Catalog& 
 // `existing` (quote_ident'ed names) already has; their ALTER ROLE stays.
 std::string drop_existing_roles(const std::string& roles_sql, const std::set<std::string>& existing);
 
-// Splits the tables over `jobs` data streams of about equal bytes, biggest
-// first. The first stream takes every table the others do not (and with them
-// large objects and sequence values); empty streams are left out.
-std::vector<DataStream> plan_streams(const std::map<std::string, TableInfo>& tables, int jobs);
+// Splits the tables into at most `jobs` groups of about equal bytes, biggest
+// first (one data stream each); no empty group.
+std::vector<TableGroup> plan_streams(const std::map<std::string, TableInfo>& tables, int jobs);
 
 // A SQL string literal: 'it''s'.
 std::string quote_literal(const std::string& text);

@@ -1,8 +1,8 @@
 // LogicalCopier: a database copied with PostgreSQL's own client tools —
 // pg_dumpall for roles, pg_dump/pg_restore for the schema, and for the data
-// `pg_dump --data-only | pg_restore` streams, several at once, all reading
-// one exported snapshot of the source (docs/design.md: why not pg_dump -Fd -j
-// or pgcopydb).
+// streams of `pg_dump --data-only | psql --single-transaction`, several at
+// once, all reading one exported snapshot of the source (docs/design.md: why
+// not pg_dump -Fd -j or pgcopydb).
 //
 // Contract: a password never reaches a command line: a tool gets it in its
 // environment (PGPASSWORD, private to the user) or finds it itself (the
@@ -39,12 +39,9 @@ struct Watch {
 // constraints and triggers.
 enum class Section { PreData, PostData };
 
-// Which tables one data stream carries: these (`pg_dump -t`), or every table
-// but these (`-T`), which also brings large objects and sequence values.
-struct DataStream {
-  std::vector<std::string> tables;  // exact patterns: "\"public\".\"t\""
-  bool all_but = false;
-};
+// The tables one data stream carries, as exact pg_dump patterns that are
+// also SQL names: "\"public\".\"t\"".
+using TableGroup = std::vector<std::string>;
 
 class LogicalCopier {
  public:
@@ -63,9 +60,13 @@ class LogicalCopier {
   // `create`, the database itself first (target then names one to connect to).
   virtual Status restore_schema(int pg_version, const Endpoint& target, const std::string& file,
                                 Section section, int jobs, bool create, const Watch& watch) = 0;
-  // The data as of `snapshot`, one pipe per stream, all at once.
+  // The data as of `snapshot`, all at once: one stream per group of tables,
+  // each loaded in one transaction that first truncates its (empty) tables,
+  // so that a server with wal_level = minimal writes no WAL for the rows; and
+  // one stream of the rest: sequence values, large objects, and the rows of
+  // extensions' configuration tables.
   virtual Status copy_data(int pg_version, const Endpoint& source, const std::string& snapshot,
-                           const Endpoint& target, const std::vector<DataStream>& streams,
+                           const Endpoint& target, const std::vector<TableGroup>& groups,
                            const Watch& watch) = 0;
 };
 

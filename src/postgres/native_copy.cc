@@ -28,13 +28,26 @@ os::RunOptions options_for(const Watch* watch) {
   return o;
 }
 
-// The last lines of a tool's output: the error is at the end, and a verbose
-// run's earlier lines would bury it.
-std::string tail(const std::string& output, size_t lines = 6) {
-  std::string text = trim(output);
-  size_t pos = text.size();
-  for (size_t n = 0; n < lines && pos != std::string::npos && pos > 0; ++n) pos = text.rfind('\n', pos - 1);
-  return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
+// What a failed tool said about its failure: its error lines (the tools
+// write "pg_dump: error: ..." and "detail: ..."), else its last lines; the
+// verbose progress lines of a run would bury them.
+std::string tail(const std::string& output, size_t keep = 4) {
+  std::vector<std::string> errors, last;
+  size_t start = 0;
+  while (start < output.size()) {
+    size_t end = output.find('\n', start);
+    if (end == std::string::npos) end = output.size();
+    std::string line = trim(output.substr(start, end - start));
+    start = end + 1;
+    if (line.empty()) continue;
+    last.push_back(line);
+    if (line.find("error") != std::string::npos || line.find("detail:") != std::string::npos ||
+        line.find("FATAL") != std::string::npos || line.find("ERROR") != std::string::npos)
+      errors.push_back(line);
+  }
+  const auto& chosen = errors.empty() ? last : errors;
+  size_t from = chosen.size() > keep ? chosen.size() - keep : 0;
+  return join(std::vector<std::string>(chosen.begin() + static_cast<std::ptrdiff_t>(from), chosen.end()), "\n");
 }
 
 std::string program(const std::vector<std::string>& argv) {
@@ -136,22 +149,31 @@ Status NativeCopier::restore_schema(int pg_version, const Endpoint& target, cons
 }
 
 Status NativeCopier::copy_data(int pg_version, const Endpoint& source, const std::string& snapshot,
-                               const Endpoint& target, const std::vector<DataStream>& streams,
+                               const Endpoint& target, const std::vector<TableGroup>& groups,
                                const Watch& watch) {
   std::vector<std::vector<os::Command>> pipelines;
-  for (const auto& stream : streams) {
-    // Uncompressed: the stream goes straight into pg_restore.
-    std::vector<std::string> dump{tool(pg_version, "pg_dump"), "--format=custom", "--compress=0",
-                                  "--data-only", "--snapshot=" + snapshot,
-                                  "--dbname=" + source.conninfo};
-    for (const auto& t : stream.tables) {
-      dump.push_back(stream.all_but ? "--exclude-table" : "--table");
-      dump.push_back(t);
-    }
-    std::vector<std::string> restore{tool(pg_version, "pg_restore"), "--verbose", "--exit-on-error",
-                                     "--dbname=" + target.conninfo};
-    pipelines.push_back({os::Command{dump, env_for(source)}, os::Command{restore, env_for(target)}});
+  const std::vector<std::string> dump{tool(pg_version, "pg_dump"), "--data-only", "--verbose",
+                                      "--snapshot=" + snapshot, "--dbname=" + source.conninfo};
+  for (const auto& group : groups) {
+    // Plain SQL into one transaction that truncates the tables first: their
+    // rows then go to new files that wal_level = minimal does not WAL-log
+    // (pg_restore does the same only for tables it created in the same run).
+    std::vector<std::string> dump_group = dump;
+    for (const auto& t : group) dump_group.insert(dump_group.end(), {"--table", t});
+    std::vector<std::string> load{tool(pg_version, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                                  "--single-transaction", "--dbname=" + target.conninfo,
+                                  "--command=TRUNCATE ONLY " + join(group, ", "), "--file=-"};
+    pipelines.push_back({os::Command{dump_group, env_for(source)}, os::Command{load, env_for(target)}});
   }
+  // Sequence values, large objects, extensions' configuration rows: all but
+  // the rows above (a wildcard would leave out the sequences too).
+  std::vector<std::string> rest = dump;
+  rest.insert(rest.end(), {"--format=custom", "--compress=0"});
+  for (const auto& group : groups)
+    for (const auto& t : group) rest.push_back("--exclude-table-data=" + t);
+  std::vector<std::string> restore{tool(pg_version, "pg_restore"), "--exit-on-error",
+                                   "--dbname=" + target.conninfo};
+  pipelines.push_back({os::Command{rest, env_for(source)}, os::Command{restore, env_for(target)}});
   return run_watched(pipelines, source, &watch);
 }
 

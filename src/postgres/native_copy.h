@@ -16,7 +16,7 @@ class NativeCopier : public LogicalCopier {
   Status restore_schema(int pg_version, const Endpoint& target, const std::string& file,
                         Section section, int jobs, bool create, const Watch& watch) override;
   Status copy_data(int pg_version, const Endpoint& source, const std::string& snapshot,
-                   const Endpoint& target, const std::vector<DataStream>& streams,
+                   const Endpoint& target, const std::vector<TableGroup>& groups,
                    const Watch& watch) override;
 };
 

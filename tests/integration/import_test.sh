@@ -131,6 +131,28 @@ assert_eq "$(pgd project get shop --json | jq -r .source)" "$SHOP" "project get 
   fail "the source password is in a file pgd wrote"
 pass "connection details, service entry and project get name the imported database; no secret in pgd's files"
 
+# --- The password from ~/.pgpass through a libpq service, or typed at a prompt ----
+# Lines of our own beside pgd's block in the test's service and password files.
+printf '\n[testhost-shop]\nhost=%s\nport=5432\ndbname=shop\nuser=app\n' "$HOST_ADDR" >>"$PGSERVICEFILE"
+echo "$HOST_ADDR:5432:*:app:$HOST_APP_PASSWORD" >>"$PGPASSFILE"
+pgd project create viaservice --from service=testhost-shop >/dev/null || fail "import via a service and .pgpass"
+assert_eq "$(in_copy viaservice/main "select count(*) from orders")" "$SOURCE_ROWS" "rows via service"
+assert_eq "$(pgd project get viaservice --json | jq -r .source)" "service=testhost-shop" "source of a service import"
+pgd project delete viaservice >/dev/null
+sed -i "/^$HOST_ADDR:5432:/d" "$PGPASSFILE"
+pass "--from service=NAME, the password from the pgpass file"
+
+# On a terminal (script(1) gives pgd one), pgd asks; the answer is typed 3 s later.
+(sleep 3; printf '%s\n' "$HOST_APP_PASSWORD") |
+  script -qefc "$PGD project create prompted --from $SHOP" /dev/null >"$T/prompt.txt" 2>&1 ||
+  fail "import with a typed password: $(cat "$T/prompt.txt")"
+assert_contains "$(cat "$T/prompt.txt")" "Password for the source of prompted:" "the prompt"
+! grep -qF "$HOST_APP_PASSWORD" "$T/prompt.txt" || fail "the typed password was echoed"
+assert_contains "$(cat "$T/prompt.txt")" "verify" "live phases on the terminal"
+assert_eq "$(in_copy prompted/main "select count(*) from orders")" "$SOURCE_ROWS" "rows via the prompt"
+pgd project delete prompted >/dev/null
+pass "on a terminal pgd asks for the password (not echoed) and shows the phases live"
+
 # --- Consistent under write load -------------------------------------------------
 host_sql postgres "create database bank owner app"
 PGPASSWORD=$HOST_APP_PASSWORD pgbench -h "$HOST_ADDR" -U app -i -s 2 -q bank >/dev/null 2>&1

@@ -62,8 +62,8 @@ class FakeCopier : public LogicalCopier {
                               jobs, create ? " create" : ""), e);
   }
   Status copy_data(int, const Endpoint& source, const std::string& snapshot, const Endpoint&,
-                   const std::vector<DataStream>& streams, const Watch&) override {
-    return record(fmt::format("copy_data {} streams {}", streams.size(), snapshot), source);
+                   const std::vector<TableGroup>& groups, const Watch&) override {
+    return record(fmt::format("copy_data {} streams {}", groups.size(), snapshot), source);
   }
 
  private:

@@ -186,6 +186,14 @@ TEST_F(Refresh, SwapsANewVerifiedCopyInAndKeepsTheOldMainAsASnapshot) {
   EXPECT_EQ(snapshots.size(), 2u);
 }
 
+TEST_F(Refresh, AStoppedMainStaysStopped) {
+  auto main = w.store->branch("shop", "main")->value();
+  ASSERT_TRUE(stop_branch(*w.ctx, main));
+  ASSERT_TRUE(refresh());
+  EXPECT_FALSE(w.postgres.running.count("/fake/shop/main"));
+  EXPECT_EQ(w.store->branch("shop", "main")->value().state, BranchState::Stopped);
+}
+
 TEST_F(Refresh, AFailedCopyLeavesTheOldMainServingUntouched) {
   copier.fail_at = "copy_data";
   auto r = refresh();
@@ -235,18 +243,15 @@ TEST(Catalog, RolesThatExistAreNotCreatedAgain) {
             "CREATE ROLE app;\nALTER ROLE app WITH LOGIN;\nALTER ROLE postgres WITH SUPERUSER;\n");
 }
 
-TEST(Catalog, StreamsShareTheBytesAndTheFirstTakesTheRest) {
+TEST(Catalog, StreamsShareTheBytesBiggestFirst) {
   std::map<std::string, pg::TableInfo> tables{{"a", {"A", 100}}, {"b", {"B", 60}},
                                               {"c", {"C", 50}},  {"d", {"D", 10}}};
-  auto streams = pg::plan_streams(tables, 2);
-  ASSERT_EQ(streams.size(), 2u);
-  EXPECT_TRUE(streams[0].all_but);
-  EXPECT_EQ(streams[0].tables, (std::vector<std::string>{"B", "C"}));  // everything but stream 2's
-  EXPECT_FALSE(streams[1].all_but);
-  EXPECT_EQ(streams[1].tables, (std::vector<std::string>{"B", "C"}));
-  // One job, or one table: a single stream of everything.
-  EXPECT_EQ(pg::plan_streams(tables, 1).size(), 1u);
+  auto groups = pg::plan_streams(tables, 2);
+  EXPECT_EQ(groups, (std::vector<TableGroup>{{"A", "D"}, {"B", "C"}}));  // 110 and 110 bytes
+  EXPECT_EQ(pg::plan_streams(tables, 1), (std::vector<TableGroup>{{"A", "B", "C", "D"}}));
+  // Never an empty stream; no table, no stream.
   EXPECT_EQ(pg::plan_streams({{"a", {"A", 1}}}, 4).size(), 1u);
+  EXPECT_TRUE(pg::plan_streams({}, 2).empty());
 }
 
 TEST(Catalog, ExtensionPackagesFollowDebiansNames) {
