@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "base/strings.h"
 #include "os/unique_fd.h"
 
 namespace pgd::os {
@@ -42,12 +43,6 @@ void become(const RunOptions& options) {
     dprintf(2, "pgd: chdir %s: %s\n", options.cwd.c_str(), std::strerror(errno));
     _exit(126);
   }
-}
-
-std::string join(const std::vector<std::string>& argv) {
-  std::string s;
-  for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
-  return s;
 }
 
 int decode_status(int status) {
@@ -230,9 +225,7 @@ Result<RunResult> run(const std::vector<std::string>& argv, const RunOptions& op
 Result<std::string> run_checked(const std::vector<std::string>& argv, const RunOptions& options) {
   TRY_ASSIGN(RunResult r, run(argv, options));
   if (r.exit_code != 0) {
-    std::string out = r.output;
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-    return fail(fmt::format("{} exited with {}: {}", join(argv), r.exit_code, out));
+    return fail(fmt::format("{} exited with {}: {}", join(argv, " "), r.exit_code, trim(r.output)));
   }
   return r.output;
 }

@@ -4,14 +4,12 @@
 
 #include <fmt/format.h>
 
+#include "base/strings.h"
+
 namespace pgd::pg {
 namespace {
 
-std::string trimmed(const char* s) {
-  std::string out = s ? s : "";
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
-}
+std::string trimmed(const char* s) { return trim(s ? s : ""); }
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "base/scope_guard.h"
+#include "base/strings.h"
 #include "os/fs.h"
 #include "os/process.h"
 
@@ -43,8 +44,7 @@ void use_direct_io(const std::string& mount_point) {
   if (off && std::string(off) == "off") return;
   auto device = os::run_checked({"findmnt", "-n", "-o", "SOURCE", mount_point});
   if (!device) return;
-  std::string dev = *device;
-  while (!dev.empty() && (dev.back() == '\n' || dev.back() == ' ')) dev.pop_back();
+  std::string dev = trim(*device);
   if (dev.rfind("/dev/loop", 0) != 0) return;
   ignore_error(os::run({"losetup", "--direct-io=on", dev}), "best effort: buffered I/O still works");
 }
