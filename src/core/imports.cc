@@ -251,6 +251,12 @@ Status copy_into(Context& ctx, LogicalCopier& copier, OpenSource& src, const Ins
   }));
   TRY(op.step("indexes"));
   TRY(timed(ctx, stats.phases, subject, "verify", [&] { return verify(ctx, src, bulk, password, stats); }));
+  // Planner statistics now, once, before the base snapshot: every branch has
+  // them from its first query instead of analyzing (and writing) on its own.
+  TRY(timed(ctx, stats.phases, subject, "analyze", [&]() -> Status {
+    TRY_ASSIGN(auto session, ctx.postgres.connect(bulk, password, src.database));
+    return session->exec("ANALYZE");
+  }));
   TRY(op.step("verified"));
   TRY(ctx.files.remove_tree(work));
   TRY(timed(ctx, stats.phases, subject, "flush", [&]() -> Status {

@@ -35,7 +35,7 @@ struct ImportStats {
   int64_t bytes = 0;     // table bytes in the source
   int64_t rows = 0;
   size_t tables = 0;
-  Timings phases;        // connect, roles, schema, data, indexes, verify, flush
+  Timings phases;        // connect, roles, schema, data, indexes, verify, analyze, flush
 };
 
 struct Imported {

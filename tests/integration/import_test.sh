@@ -101,11 +101,13 @@ grep -q "pg_dump.*--data-only" "$T/ps.txt" || fail "the ps watcher never saw the
 ! grep -qF "$HOST_APP_PASSWORD" "$T/ps.txt" || fail "the source password showed in ps"
 assert_eq "$(jq -r .import.rows "$T/import.json")" "$((SOURCE_ROWS + 1 + 0))" "rows copied (orders + docs)"
 assert_eq "$(jq -r '.import.phases_ms | keys | join(",")' "$T/import.json")" \
-  "connect,data,flush,indexes,roles,schema,verify" "import phases in --json"
+  "analyze,connect,data,flush,indexes,roles,schema,verify" "import phases in --json"
 assert_eq "$(jq -r .database "$T/import.json")" "shop" "database in --json"
 pass "pgd project create --from: the password never in ps (the copy was watched running)"
 
 assert_eq "$(in_copy shop/main "select count(*) from orders")" "$SOURCE_ROWS" "orders rows"
+assert_eq "$(in_copy shop/main "select reltuples::bigint from pg_class where relname = 'orders'")" \
+  "$SOURCE_ROWS" "planner statistics of the copy (analyzed)"
 assert_eq "$(in_copy shop/main "select count(*) from big_orders") " \
   "$(as_app shop "select count(*) from big_orders") " "view"
 assert_eq "$(in_copy shop/main "select double_it(21)")" "42" "function"
