@@ -1,5 +1,7 @@
 #include "cli/views.h"
 
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "base/time_format.h"
@@ -9,9 +11,26 @@
 
 namespace pgd::cli {
 
+namespace {
+
+// A URI path segment: RFC 3986's unreserved characters as they are, the rest
+// percent-encoded (a database named "Shop's DB" is Shop%27s%20DB).
+std::string uri_escape(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string connection_uri(Context& ctx, const BranchRecord& b) {
   return fmt::format("postgresql://{}@{}:{}/{}", k_superuser, k_host, b.port,
-                     database_of(ctx, b.project));
+                     uri_escape(database_of(ctx, b.project)));
 }
 
 namespace {

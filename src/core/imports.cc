@@ -120,8 +120,8 @@ std::vector<std::pair<std::string, std::string>> bulk_load_settings() {
 }
 
 std::string local_conninfo(const Instance& in, const std::string& dbname) {
-  return fmt::format("host=127.0.0.1 port={} user=postgres dbname='{}' sslmode=disable "
-                     "gssencmode=disable", in.port, dbname);
+  return fmt::format("host=127.0.0.1 port={} user=postgres dbname={} sslmode=disable "
+                     "gssencmode=disable", in.port, pg::conninfo_quote(dbname));
 }
 
 // Live progress of the data phase: tables started (from pg_restore's lines)

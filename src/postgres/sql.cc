@@ -76,6 +76,15 @@ ConninfoCheck check_conninfo(const std::string& conninfo) {
   return out;
 }
 
+std::string conninfo_quote(const std::string& value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
 std::vector<std::pair<std::string, std::string>> bounded_connection(int timeout_s) {
   return {{"connect_timeout", std::to_string(timeout_s)},
           {"keepalives", "1"},

@@ -36,6 +36,9 @@ struct ConninfoCheck {
 };
 ConninfoCheck check_conninfo(const std::string& conninfo);
 
+// A value for a key=value connection string: 'it\'s' (any database name).
+std::string conninfo_quote(const std::string& value);
+
 // Settings that make a connection elsewhere give up in bounded time: on
 // connecting (`timeout_s`) and when the network vanishes later (TCP keepalives
 // and a user timeout: a cut link fails a copy in ~15 s instead of hours).

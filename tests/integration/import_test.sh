@@ -155,6 +155,28 @@ assert_eq "$(in_copy prompted/main "select count(*) from orders")" "$SOURCE_ROWS
 pgd project delete prompted >/dev/null
 pass "on a terminal pgd asks for the password (not echoed) and shows the phases live"
 
+# --- Odd names: a database, a schema and a partitioned table that need quoting -----
+host_sql postgres "create database \"Shop's DB\" owner app"
+as_app "Shop's DB" "
+  create schema \"Sales\";
+  create table \"Sales\".\"Order Items\"(id int, at date not null, \"Qty\" int) partition by range (at);
+  create table \"Sales\".\"Order Items 2025\" partition of \"Sales\".\"Order Items\"
+    for values from ('2025-01-01') to ('2026-01-01');
+  create table \"Sales\".\"Order Items 2026\" partition of \"Sales\".\"Order Items\"
+    for values from ('2026-01-01') to ('2027-01-01');
+  insert into \"Sales\".\"Order Items\" select i, date '2025-06-01' + (i % 400), i from generate_series(1, 3000) i;"
+PGPASSWORD=$HOST_APP_PASSWORD pgd project create odd --from "host=$HOST_ADDR user=app dbname='Shop\\'s DB'" \
+  >/dev/null || fail "import of a database with an odd name"
+assert_eq "$(in_copy odd/main "select count(*) from \"Sales\".\"Order Items\"")" "3000" "rows of a partitioned table"
+assert_eq "$(in_copy odd/main "select count(*) from \"Sales\".\"Order Items 2026\"")" \
+  "$(as_app "Shop's DB" "select count(*) from \"Sales\".\"Order Items 2026\"")" "rows of one partition"
+assert_contains "$(pgd branch url odd/main)" "/Shop%27s%20DB" "the URL encodes the name"
+assert_eq "$(psql "$(pgd branch url odd/main)" -XtAc "select current_database()")" \
+  "Shop's DB" "the URL (its password from the pgpass file) connects to the database"
+assert_eq "$(psql "service=odd-main" -XtAc "select current_database()")" "Shop's DB" "the service entry"
+pgd project delete odd >/dev/null
+pass "a database named Shop's DB with a quoted schema and a partitioned table, from a key=value source"
+
 # --- Consistent under write load -------------------------------------------------
 host_sql postgres "create database bank owner app"
 PGPASSWORD=$HOST_APP_PASSWORD pgbench -h "$HOST_ADDR" -U app -i -s 2 -q bank >/dev/null 2>&1

@@ -273,6 +273,15 @@ TEST(Sources, PasswordsAndNonsenseAreUsageErrors) {
   }
 }
 
+TEST(Sources, AnyDatabaseNameQuotesIntoAConnectionString) {
+  EXPECT_EQ(pg::conninfo_quote("shop"), "'shop'");
+  EXPECT_EQ(pg::conninfo_quote("Shop's \\ DB"), "'Shop\\'s \\\\ DB'");
+  // libpq reads it back as the same name.
+  auto check = pg::check_conninfo("host=x dbname=" + pg::conninfo_quote("Shop's \\ DB"));
+  EXPECT_TRUE(check.error.empty()) << check.error;
+  EXPECT_EQ(check.dbname, "Shop's \\ DB");
+}
+
 TEST(Sources, BoundedSettingsJoinAUriOrAKeyValueString) {
   std::vector<std::pair<std::string, std::string>> s{{"connect_timeout", "5"}, {"keepalives", "1"}};
   EXPECT_EQ(pg::with_settings("postgresql://app@db/shop", s),
