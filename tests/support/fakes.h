@@ -117,6 +117,8 @@ class FakePostgres : public PostgresRunner {
     settings[in.data_dir] = in.settings;
     return {};
   }
+  // The settings each start of a data directory ran with, in order.
+  std::map<std::string, std::vector<std::vector<std::pair<std::string, std::string>>>> started_with;
   Status prepare_clone(const Instance& in, Recovery recovery) override {
     calls.push_back(std::string(recovery == Recovery::Yes ? "recover " : "clone ") + in.data_dir);
     return configure(in);
@@ -127,6 +129,7 @@ class FakePostgres : public PostgresRunner {
     if (in.data_dir == fail_start_of) return fail(fmt::format("branch '{}': postgres exited during start-up; log {}:", in.name, in.log_path));
     if (on_spawned) on_spawned();
     running.insert(in.data_dir);
+    started_with[in.data_dir].push_back(settings[in.data_dir]);
     return 4242;
   }
   Status stop(const Instance& in, StopMode = StopMode::Fast) override {

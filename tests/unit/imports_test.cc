@@ -61,12 +61,23 @@ TEST_F(Imports, CopiesEachPhaseOnOneSnapshotAndRecordsTheSource) {
 
 TEST_F(Imports, LoadsWithoutFsyncThenFlushesAndRunsWithMainsSettings) {
   ASSERT_TRUE(import());
+  auto setting = [](const std::vector<std::pair<std::string, std::string>>& all, const std::string& key) {
+    for (const auto& [k, v] : all)
+      if (k == key) return v;
+    return std::string("(unset)");
+  };
+  const auto& starts = w.postgres.started_with["/fake/shop/main"];
+  ASSERT_EQ(starts.size(), 2u);  // the bulk load, then main as itself
+  EXPECT_EQ(setting(starts[0], "fsync"), "off");
+  EXPECT_EQ(setting(starts[0], "wal_level"), "minimal");
+  EXPECT_EQ(setting(starts[0], "archive_mode"), "off");
+  EXPECT_EQ(setting(starts[1], "fsync"), "(unset)");
+  EXPECT_EQ(setting(starts[1], "archive_mode"), "on");
+  // Durable before the base snapshot: a clean stop, then the flush.
   auto& calls = w.postgres.calls;
   auto at = [&](const std::string& c) { return std::find(calls.begin(), calls.end(), c) - calls.begin(); };
+  ASSERT_LT(at("sync /fake/shop/main"), static_cast<long>(calls.size()));
   EXPECT_LT(at("stop /fake/shop/main"), at("sync /fake/shop/main"));
-  EXPECT_LT(at("sync /fake/shop/main"), static_cast<long>(calls.size()));
-  const auto& final_settings = w.postgres.settings["/fake/shop/main"];
-  for (const auto& [key, value] : final_settings) EXPECT_NE(key, "fsync");
 }
 
 TEST_F(Imports, APasswordInTheSourceIsAUsageErrorAndNothingIsAsked) {
