@@ -7,6 +7,7 @@
 #include "cli/views.h"
 #include "core/pitr.h"
 #include "core/projects.h"
+#include "core/follow.h"
 #include "core/secrets.h"
 #include "os/process.h"
 
@@ -108,6 +109,11 @@ Status run_password(const BranchOptions& o, Env& env, const Output& out) {
   TRY_ASSIGN(BranchRef ref, parse_branch_ref(o.ref));
   TRY_ASSIGN(Context * ctx, env.context());
   TRY_ASSIGN(BranchRecord branch, require_branch(*ctx, ref));
+  if (is_following_main(*ctx, branch))
+    return fail(ErrorKind::Conflict,
+                fmt::format("{} follows a primary: its roles and passwords are the primary's, not the "
+                            "project's (pgd connect {} logs in as postgres over its private socket)",
+                            ref.full(), ref.full()));
   TRY_ASSIGN(std::string password, load_password(ctx->files, ctx->paths, branch.project));
   out.document({{"name", ref.full()}, {"user", k_superuser}, {"password", password}});
   out.line(password);
@@ -129,12 +135,17 @@ Status run_connect(const BranchOptions& o, Env& env, const Output&) {
   TRY_ASSIGN(BranchRef ref, parse_branch_ref(o.ref));
   TRY_ASSIGN(Context * ctx, env.context());
   TRY_ASSIGN(BranchRecord branch, require_branch(*ctx, ref));
-  TRY_ASSIGN(std::string password, load_password(ctx->files, ctx->paths, branch.project));
-  std::vector<std::string> args{"psql", "--host", k_host, "--port", std::to_string(branch.port),
+  TRY_ASSIGN(std::string password, session_password(*ctx, branch));
+  // A following main: over its private socket as postgres (peer; the roles'
+  // passwords are the primary's). Otherwise over TCP with the project's password.
+  std::string host = password.empty() ? ctx->paths.socket_dir(branch.port) : std::string(k_host);
+  std::vector<std::string> args{"psql", "--host", host, "--port", std::to_string(branch.port),
                                 "--username", k_superuser, "--dbname",
                                 database_of(*ctx, branch.project)};
   args.insert(args.end(), o.psql_args.begin(), o.psql_args.end());
-  Error e = os::exec_replacing(args, {{"PGPASSWORD", password}, {"PGAPPNAME", "pgd connect"}});
+  std::vector<std::pair<std::string, std::string>> env_vars{{"PGAPPNAME", "pgd connect"}};
+  if (!password.empty()) env_vars.emplace_back("PGPASSWORD", password);
+  Error e = os::exec_replacing(args, env_vars);
   return fail(fmt::format("connect {}: {}; install it with apt-get install postgresql-client",
                           ref.full(), e.message));
 }

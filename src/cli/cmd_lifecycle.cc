@@ -19,13 +19,22 @@ struct StatusOptions {
   bool no_size = false;
 };
 
+// ", following: streaming, lag 0 B, 0.0 s" for a following main.
+std::string following_note(const nlohmann::json& f) {
+  std::string note = ", following: " + f["receiver"].get<std::string>();
+  if (f["lag_bytes"].is_number()) note += ", lag " + format_bytes(f["lag_bytes"].get<uint64_t>());
+  if (f["lag_seconds"].is_number()) note += fmt::format(", {:.1f} s", f["lag_seconds"].get<double>());
+  return note;
+}
+
 std::vector<std::string> status_row(const Output& out, const std::string& label, const nlohmann::json& b) {
   auto uptime = b["uptime_s"].is_number() ? format_duration(b["uptime_s"].get<int64_t>()) : "-";
   auto size = b.contains("size_bytes") && b["size_bytes"].is_number()
                   ? format_bytes(b["size_bytes"].get<uint64_t>())
                   : "-";
-  return {label, out.status(b["status"]), std::to_string(b["port"].get<int>()), uptime, size,
-          b["created_at"]};
+  std::string status = out.status(b["status"]);
+  if (b.contains("following")) status += following_note(b["following"]);
+  return {label, status, std::to_string(b["port"].get<int>()), uptime, size, b["created_at"]};
 }
 
 // Appends `parent`'s children (depth-first) as tree rows: ├─ for all but the last.

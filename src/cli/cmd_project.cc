@@ -4,6 +4,7 @@
 #include "base/names.h"
 #include "cli/commands.h"
 #include "cli/views.h"
+#include "core/follow.h"
 #include "core/imports.h"
 #include "core/projects.h"
 
@@ -15,6 +16,8 @@ struct ProjectOptions {
   int pg_version = 0;
   bool force = false;
   std::string from;
+  std::string follow;
+  std::string slot;
   int connect_timeout_s = 10;
   int jobs = 2;
 };
@@ -30,6 +33,8 @@ nlohmann::json project_json(Context& ctx, const ProjectRecord& p) {
   return {{"name", p.name},          {"pg_version", p.pg_version},
           {"created_at", p.created_at}, {"database", p.database},
           {"source", optional_text(p.source)}, {"copied_at", optional_text(p.copied_at)},
+          {"primary", optional_text(p.primary)}, {"slot", optional_text(p.slot)},
+          {"following", p.following()}, {"promoted_at", optional_text(p.promoted_at)},
           {"branch_count", branches.size()}, {"branches", branches}};
 }
 
@@ -99,7 +104,41 @@ Status run_refresh(const ProjectOptions& o, Env& env, const Output& out) {
   return {};
 }
 
+Status run_follow(const ProjectOptions& o, Env& env, const Output& out) {
+  if (!o.from.empty())
+    return fail(ErrorKind::Usage, "--from and --follow exclude each other: a copy or a standby");
+  if (o.pg_version != 0)
+    return fail(ErrorKind::Usage, "--pg-version does not apply to --follow: a standby runs the primary's version");
+  TRY(check_source(o.follow, "--follow"));
+  TRY_ASSIGN(Context * ctx, env.context());
+  FollowOptions fo;
+  fo.primary = o.follow;
+  fo.slot = o.slot;
+  fo.connect_timeout_s = o.connect_timeout_s;
+  if (os::is_terminal(0)) {
+    std::string subject = o.name;
+    fo.ask_password = [subject] { return os::read_secret("Replication password for the primary of " + subject + ": "); };
+  }
+  TRY_ASSIGN(BranchCreated created, follow_project(*ctx, o.name, fo));
+  print_created(out, *ctx,
+                fmt::format("Created project {} (PostgreSQL {}): {} follows {}", o.name,
+                            created.branch.pg_version, created.branch.full_name(), o.follow),
+                created);
+  return {};
+}
+
+Status run_promote(const ProjectOptions& o, Env& env, const Output& out) {
+  TRY(validate_name("project", o.name));
+  TRY_ASSIGN(Context * ctx, env.context());
+  TRY(promote_project(*ctx, o.name));
+  out.document({{"promoted", o.name}});
+  out.line(fmt::format("Promoted {}/main: it no longer follows its primary and accepts writes", o.name));
+  return {};
+}
+
 Status run_create(const ProjectOptions& o, Env& env, const Output& out) {
+  if (!o.follow.empty()) return run_follow(o, env, out);
+  if (!o.slot.empty()) return fail(ErrorKind::Usage, "--slot needs --follow");
   if (!o.from.empty()) return run_import(o, env, out);
   TRY_ASSIGN(Context * ctx, env.context());
   std::optional<int> version;
@@ -143,6 +182,11 @@ Status run_get(const ProjectOptions& o, Env& env, const Output& out) {
                        project.pg_version, project.created_at, project.database));
   if (project.source)
     out.line(fmt::format("Imported from {}, copied {}", *project.source, project.copied_at.value_or("-")));
+  if (project.primary && !project.promoted_at)
+    out.line(fmt::format("main follows {}{}", *project.primary,
+                         project.slot ? " through slot " + *project.slot : ""));
+  if (project.promoted_at)
+    out.line(fmt::format("main followed {} until it was promoted {}", *project.primary, *project.promoted_at));
   std::vector<std::vector<std::string>> rows;
   for (const auto& b : j["branches"])
     rows.push_back({b["name"], b["parent"].is_null() ? "-" : b["parent"].get<std::string>(),
@@ -177,6 +221,11 @@ void add_project_commands(CLI::App& app, Invocation& inv) {
                     "seconds to wait for the source (default 10)");
     cmd->add_option("--jobs", o->jobs, "tables copied and indexes built at once (default 2)");
   };
+  create->add_option("--follow", o->follow,
+                     "make main a hot standby streaming from this primary (a URL with a user that "
+                     "has REPLICATION); password as for --from");
+  create->add_option("--slot", o->slot, "with --follow: a physical replication slot pgd creates on the "
+                                        "primary (and drops on promote or delete)");
   import_flags(create);
 
   add_leaf(group, inv, o, "list", "List projects", run_list);
@@ -188,6 +237,10 @@ void add_project_commands(CLI::App& app, Invocation& inv) {
                            "Replace main with a fresh, verified copy of the project's source", run_refresh);
   refresh->add_option("name", o->name, "project name")->required();
   import_flags(refresh);
+
+  add_leaf(group, inv, o, "promote",
+           "Stop following the primary: main becomes writable, keeping its branches and history", run_promote)
+      ->add_option("name", o->name, "project name")->required();
 
   auto* del = add_leaf(group, inv, o, "delete", "Delete a project with all its branches", run_delete);
   del->add_option("name", o->name, "project name")->required();

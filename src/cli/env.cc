@@ -49,8 +49,9 @@ Result<Context*> Env::context() {
                                                                          : CopyOnWrite::AfterSnapshotOnly));
   TRY_ASSIGN(os::OsUser user, postgres_user(m_host, pool));
   m_postgres = std::make_unique<NativePostgres>(user, m_paths.tmp_dir());
+  m_replication = std::make_unique<NativeReplication>(user);
   m_context.reset(new Context{m_paths, *m_store, *m_storage, *m_postgres, m_clock, m_files, m_processes,
-                              os::tcp_port_free, m_progress});
+                              os::tcp_port_free, m_progress, m_replication.get()});
   return m_context.get();
 }
 

@@ -11,6 +11,7 @@
 #include "os/files.h"
 #include "os/process.h"
 #include "postgres/native_copy.h"
+#include "postgres/native_replication.h"
 
 namespace pgd::cli {
 
@@ -49,6 +50,7 @@ class Env {
   std::unique_ptr<Store> m_store;
   std::unique_ptr<StorageBackend> m_storage;
   std::unique_ptr<PostgresRunner> m_postgres;
+  std::unique_ptr<Replication> m_replication;
   std::unique_ptr<Context> m_context;
   Progress* m_progress = nullptr;
   int64_t m_changes_at_open = 0;  // Store::changes() once opened (and migrated)

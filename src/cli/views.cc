@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/time_format.h"
+#include "core/follow.h"
 #include "core/projects.h"
 #include "core/snapshots.h"
 #include "core/tls.h"
@@ -43,6 +44,27 @@ nlohmann::json uptime_json(Context& ctx, const Instance& in) {
 
 }  // namespace
 
+nlohmann::json following_json(Context& ctx, const BranchRecord& main) {
+  auto project = ctx.store.project(main.project);
+  nlohmann::json j = {{"primary", project && *project ? nlohmann::json((*project)->primary.value_or(""))
+                                                      : nlohmann::json(nullptr)},
+                      {"receiver", "stopped"}, {"lag_bytes", nullptr}, {"lag_seconds", nullptr},
+                      {"replayed_at", nullptr}};
+  if (!ctx.postgres.running_pid(instance_for(ctx, main))) return j;
+  auto st = follow_status(ctx, main);
+  if (!st) {
+    j["receiver"] = "unknown";
+    j["error"] = st.error().message;
+    return j;
+  }
+  j["receiver"] = st->receiver;
+  j["replay_lsn"] = st->replay_lsn;
+  if (st->lag_bytes) j["lag_bytes"] = *st->lag_bytes;
+  if (st->lag_seconds) j["lag_seconds"] = std::round(*st->lag_seconds * 1000) / 1000;
+  if (!st->replayed_at.empty()) j["replayed_at"] = st->replayed_at;
+  return j;
+}
+
 nlohmann::json branch_json(Context& ctx, const BranchRecord& b, bool with_size) {
   Instance in = instance_for(ctx, b);
   nlohmann::json j = {
@@ -74,6 +96,7 @@ nlohmann::json branch_json(Context& ctx, const BranchRecord& b, bool with_size) 
   j["recoverable_from"] = !window.empty()
                               ? nlohmann::json(format_iso8601_ms(window.front().created_us))
                               : nlohmann::json(nullptr);
+  if (is_following_main(ctx, b)) j["following"] = following_json(ctx, b);
   if (with_size) {
     auto usage = ctx.storage.usage(b.volume);
     j["size_bytes"] = usage ? nlohmann::json(usage->exclusive_bytes) : nlohmann::json(nullptr);

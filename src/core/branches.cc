@@ -4,6 +4,7 @@
 
 #include "base/scope_guard.h"
 #include "core/clone.h"
+#include "core/follow.h"
 #include "core/operation.h"
 #include "core/projects.h"
 #include "core/secrets.h"
@@ -123,11 +124,17 @@ Status clone_and_start(Context& ctx, Timings& t, const BranchRecord& source,
   BranchRecord at_volume = branch;
   at_volume.volume = volume;
   Instance in = instance_for(ctx, at_volume);
+  bool of_standby = is_following_main(ctx, source);
+  if (of_standby) {
+    auto recover = standby_clone_settings();
+    in.settings.insert(in.settings.end(), recover.begin(), recover.end());
+  }
   TRY(timed(ctx, t, subject, "configure", [&]() -> Status {
     TRY(prepare_archive(ctx, branch, FreshArchive::Yes));  // its WAL history starts here
-    return ctx.postgres.prepare_clone(in, Recovery::No);
+    return ctx.postgres.prepare_clone(in, of_standby ? Recovery::Yes : Recovery::No);
   }));
   TRY(op.step("configured"));
+  if (of_standby) return start_promoted_clone(ctx, t, at_volume, in, op);
   return start_with_base(ctx, t, at_volume, in, points, op);
 }
 
@@ -304,12 +311,22 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
   op.finish_regardless();
   TRY(op.step("swapped"));
   for (const auto& s : snapshots) TRY(destroy_snapshot(ctx, s));
+  bool of_standby = is_following_main(ctx, parent);
+  Instance configured = in;
+  if (of_standby) {
+    auto recover = standby_clone_settings();
+    configured.settings.insert(configured.settings.end(), recover.begin(), recover.end());
+  }
   TRY(timed(ctx, out.timings, subject, "configure", [&]() -> Status {
     TRY(prepare_archive(ctx, branch, FreshArchive::Yes));
-    return ctx.postgres.prepare_clone(in, Recovery::No);
+    return ctx.postgres.prepare_clone(configured, of_standby ? Recovery::Yes : Recovery::No);
   }));
   TRY(op.step("configured"));
-  TRY(start_with_base(ctx, out.timings, branch, in, points, op));
+  if (of_standby) {
+    TRY(start_promoted_clone(ctx, out.timings, branch, configured, op));
+  } else {
+    TRY(start_with_base(ctx, out.timings, branch, in, points, op));
+  }
   TRY(finish_created(ctx, branch, out, started));
   return out;
 }

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/scope_guard.h"
-#include "core/secrets.h"
+#include "core/follow.h"
 #include "wal/wal_names.h"
 
 namespace pgd {
@@ -114,7 +114,7 @@ Status clone_then(Context& ctx, const std::string& volume, const std::string& ta
 
 // A superuser session on the running source.
 Result<std::unique_ptr<pg::Session>> source_session(Context& ctx, const BranchRecord& source) {
-  TRY_ASSIGN(std::string password, load_password(ctx.files, ctx.paths, source.project));
+  TRY_ASSIGN(std::string password, session_password(ctx, source));
   return ctx.postgres.connect(instance_for(ctx, source), password);
 }
 
@@ -130,13 +130,23 @@ Status record_cloned(Context& ctx, Operation& op, const std::string& target) {
 // nothing: every WAL record inserted so far is flushed (so every commit that
 // returned is on disk, even with synchronous_commit = off) and the REDO point is
 // at most 64 KiB behind, so the clone's crash recovery replays next to nothing
-// either way. Such a source is idle; skipping saves ~5 ms of an idle branch's
-// ~100 (a CHECKPOINT always writes a checkpoint record, fsyncs WAL and pg_control).
+// either way. Such a source is idle ('t'); skipping saves ~5 ms of an idle
+// branch's ~100 (a CHECKPOINT always writes a checkpoint record, fsyncs WAL and
+// pg_control). A standby ('s', a following main) has no insert position: its
+// CHECKPOINT is a restartpoint, which moves the clone's replay start up to the
+// last checkpoint record it replayed.
 constexpr char k_idle_source_sql[] =
-    "SELECT redo_lsn, "
+    "SELECT redo_lsn, CASE WHEN pg_is_in_recovery() THEN 's' WHEN "
     "pg_wal_lsn_diff(pg_current_wal_flush_lsn(), pg_current_wal_insert_lsn()) >= 0 AND "
-    "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), redo_lsn) <= 65536 "
+    "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), redo_lsn) <= 65536 THEN 't' ELSE 'f' END "
     "FROM pg_control_checkpoint()";
+
+// Read after a clone: [0] bounds every commit it holds, [1] is at or past the
+// end of every WAL record in its pg_wal (a standby's: what it received).
+constexpr char k_wal_end_sql[] =
+    "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, "
+    "CASE WHEN pg_is_in_recovery() THEN greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) "
+    "ELSE pg_current_wal_insert_lsn() END";
 
 // A clone of a running source, on one session: `prepare` (the "checkpoint"
 // phase) returns where the clone's replay starts; `finish` runs on the clone
@@ -173,8 +183,7 @@ Result<ClonePoints> clone_with_checkpoint(Context& ctx, Timings& t, const std::s
     return redo[0];
   };
   auto finish = [&](pg::Session& session, ClonePoints& points) -> Status {
-    // Read after the clone: past the end of every WAL record it holds.
-    TRY_ASSIGN(auto lsns, session.query_row("SELECT pg_current_wal_lsn(), pg_current_wal_insert_lsn()", 2));
+    TRY_ASSIGN(auto lsns, session.query_row(k_wal_end_sql, 2));
     points.end_lsn = lsns[0];
     return drop_recycled_wal(ctx.files, ctx.storage.path(target), lsns[1]);
   };
@@ -199,8 +208,8 @@ Result<ClonePoints> clone_during_backup(Context& ctx, Timings& t, const std::str
     TRY(check_backup_wal(ctx.files, data_dir, label, points.end_lsn));
     TRY(write_backup_label(ctx.files, data_dir, label));
     // Read after pg_wal's second clone: past the end of every record it holds.
-    TRY_ASSIGN(auto insert, session.query_row("SELECT pg_current_wal_insert_lsn()", 1));
-    return drop_recycled_wal(ctx.files, data_dir, insert[0]);
+    TRY_ASSIGN(auto insert, session.query_row(k_wal_end_sql, 2));
+    return drop_recycled_wal(ctx.files, data_dir, insert[1]);
   };
   return clone_online(ctx, t, subject, source, target, access, op, start, finish);
 }

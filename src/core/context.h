@@ -11,6 +11,7 @@
 #include "os/files.h"
 #include "os/process.h"
 #include "postgres/postgres_runner.h"
+#include "postgres/replication.h"
 #include "state/model.h"
 #include "state/paths.h"
 #include "state/store.h"
@@ -41,6 +42,9 @@ struct Context {
   os::Processes& processes;
   PortProbe port_free;
   Progress* progress = nullptr;  // may be null
+  // The replication protocol, for projects that follow a primary; may be null
+  // (then such work fails with a clear error).
+  Replication* replication = nullptr;
   // What went wrong without failing the command (an undo or a cleanup that
   // failed); cli/ prints each as "pgd: warning: ...".
   std::vector<std::string> warnings;

@@ -303,15 +303,16 @@ std::string refresh_label(int64_t now_us) {
 
 }  // namespace
 
-Status check_source(const std::string& source) {
-  if (source.empty()) return fail(ErrorKind::Usage, "--from needs a connection string");
+Status check_source(const std::string& source, const std::string& option) {
+  if (source.empty()) return fail(ErrorKind::Usage, option + " needs a connection string");
   auto check = pg::check_conninfo(source);
   if (!check.error.empty())
-    return fail(ErrorKind::Usage, fmt::format("--from: not a PostgreSQL connection string: {}", check.error));
+    return fail(ErrorKind::Usage, fmt::format("{}: not a PostgreSQL connection string: {}", option, check.error));
   if (check.has_password)
     return fail(ErrorKind::Usage,
-                "--from holds a password, which would show in ps and in shell history: remove it and "
-                "use PGPASSWORD, ~/.pgpass, a service (--from service=NAME) or the prompt");
+                fmt::format("{} holds a password, which would show in ps and in shell history: remove it and "
+                            "use PGPASSWORD, ~/.pgpass, a service ({} service=NAME) or the prompt",
+                            option, option));
   return {};
 }
 

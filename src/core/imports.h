@@ -46,7 +46,8 @@ struct Imported {
 
 // Usage error when `source` is not a connection string libpq parses, or
 // carries a password (which would show in `ps` and shell history).
-Status check_source(const std::string& source);
+// `option` names it in messages ("--from", "--follow").
+Status check_source(const std::string& source, const std::string& option = "--from");
 
 // Copies the source into a new project. Before anything is made it refuses a
 // source newer than every installed PostgreSQL and one using an extension

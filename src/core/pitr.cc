@@ -4,7 +4,9 @@
 
 #include "base/scope_guard.h"
 #include "base/time_format.h"
+#include "core/follow.h"
 #include "core/operation.h"
+#include "core/secrets.h"
 #include "core/snapshots.h"
 #include "core/wal_ops.h"
 #include "wal/archive.h"
@@ -167,6 +169,10 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
     return fail(e);
   }
   TRY(op.step("recovered"));
+  if (came_from_primary(ctx, branch.project)) {  // its roles are production's: give it the project's password
+    TRY_ASSIGN(std::string password, load_password(ctx.files, ctx.paths, branch.project));
+    TRY(ctx.postgres.set_superuser_password(in, password));
+  }
   // Promoted: recovery settings are ignored from now on; drop them from pgd.conf.
   TRY(ctx.postgres.configure(instance_for(ctx, branch)));
   // Its own recoverable window starts now, on its new timeline.

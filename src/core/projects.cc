@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/scope_guard.h"
+#include "core/follow.h"
 #include "core/operation.h"
 #include "core/secrets.h"
 #include "core/snapshots.h"
@@ -30,6 +31,9 @@ Result<int> choose_version(Context& ctx, std::optional<int> wanted) {
 // Removes everything create_project may have made. Best effort: runs on failure paths.
 void undo_create(Context& ctx, const BranchRecord& main) {
   undo_branch(ctx, main);
+  if (auto p = ctx.store.project(main.project); p && *p)
+    warn_if_failed(ctx, drop_owned_slot(ctx, **p),
+                   fmt::format("dropping the replication slot of project '{}' on its primary", main.project));
   warn_if_failed(ctx, ctx.storage.destroy(main.project),
                  "removing the volume " + ctx.storage.path(main.project));
   warn_if_failed(ctx, remove_project_files(ctx, main.project),
@@ -44,6 +48,7 @@ Status remove_project_files(Context& ctx, const std::string& name) {
   TRY(remove_password(ctx.files, ctx.paths, name));
   TRY(ctx.files.remove_tree(ctx.paths.tls_dir(name)));
   TRY(ctx.files.remove_tree(ctx.paths.log_dir(name)));
+  TRY(ctx.files.remove_tree(ctx.paths.replication_dir(name)));
   return ctx.files.remove_tree(ctx.paths.wal_project_dir(name));
 }
 
@@ -61,7 +66,8 @@ Result<ProjectRecord> require_project(Context& ctx, const std::string& name) {
 }
 
 Result<BranchCreated> create_project(Context& ctx, const std::string& name,
-                                     std::optional<int> pg_version, const FillCluster& fill) {
+                                     std::optional<int> pg_version, const FillCluster& fill,
+                                     const InitCluster& init) {
   auto started = std::chrono::steady_clock::now();
   TRY(validate_name("project", name));
   TRY_ASSIGN(int version, choose_version(ctx, pg_version));
@@ -88,9 +94,9 @@ Result<BranchCreated> create_project(Context& ctx, const std::string& name,
   TRY(timed(ctx, out.timings, main.full_name(), "create volume",
             [&] { return ctx.storage.create_volume(main.volume); }));
   TRY(op.step("volume-created"));
-  TRY(timed(ctx, out.timings, main.full_name(), "initdb", [&]() -> Status {
+  TRY(timed(ctx, out.timings, main.full_name(), init ? "base backup" : "initdb", [&]() -> Status {
     TRY(prepare_archive(ctx, main, FreshArchive::Yes));
-    return ctx.postgres.init_cluster(in, password);
+    return init ? init(main, in, op) : ctx.postgres.init_cluster(in, password);
   }));
   TRY(op.step("initialized"));
   if (fill) {
@@ -124,6 +130,11 @@ Status delete_project(Context& ctx, const std::string& name, Force force) {
       return fail(st.error().wrap(fmt::format("delete project '{}'", name)));
   }
   TRY(op.step("branches-deleted"));
+  TRY_ASSIGN(ProjectRecord project, require_project(ctx, name));
+  warn_if_failed(ctx, drop_owned_slot(ctx, project),
+                 fmt::format("dropping the replication slot '{}' of project '{}' on its primary (drop "
+                             "it there: SELECT pg_drop_replication_slot('{}'))",
+                             project.slot.value_or(""), name, project.slot.value_or("")));
   TRY(ctx.storage.destroy(name));
   TRY(remove_project_files(ctx, name));
   return ctx.store.delete_project(name);

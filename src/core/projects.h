@@ -18,8 +18,11 @@ Result<ProjectRecord> require_project(Context& ctx, const std::string& name);
 // `in` is stopped and configured as main; leave it so.
 using FillCluster = std::function<Status(const BranchRecord& main, const Instance& in,
                                          const std::string& password, Operation& op)>;
+// Makes a new main's cluster instead of initdb (a base backup of a primary).
+using InitCluster = std::function<Status(const BranchRecord& main, const Instance& in, Operation& op)>;
 Result<BranchCreated> create_project(Context& ctx, const std::string& name,
-                                     std::optional<int> pg_version, const FillCluster& fill = {});
+                                     std::optional<int> pg_version, const FillCluster& fill = {},
+                                     const InitCluster& init = {});
 // The database a project's connection details name: the imported one, or
 // "postgres" (also when the record cannot be read: details, not decisions).
 std::string database_of(Context& ctx, const std::string& project);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/branches.h"
+#include "core/follow.h"
 #include "core/imports.h"
 #include "core/operation.h"
 #include "core/projects.h"
@@ -203,6 +204,9 @@ class Reconciler {
   }
 
   Status forget_project(const std::string& name) {
+    // A slot pgd made on a primary outlives a killed pgd there: drop it first
+    // (a primary out of reach fails this repair, and the record stays for the next).
+    if (auto p = m_ctx.store.project(name); p && *p) TRY(drop_owned_slot(m_ctx, **p));
     TRY(m_ctx.storage.destroy(name));
     TRY(remove_project_files(m_ctx, name));
     return m_ctx.store.delete_project(name);

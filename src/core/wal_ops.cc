@@ -7,7 +7,7 @@
 
 #include "base/parse.h"
 #include "core/branches.h"
-#include "core/secrets.h"
+#include "core/follow.h"
 #include "wal/retention.h"
 #include "wal/wal_names.h"
 
@@ -39,7 +39,7 @@ std::vector<std::pair<std::string, std::string>> archive_settings(const Paths& p
 namespace {
 
 Result<ArchiverStats> archiver_stats(Context& ctx, const BranchRecord& b) {
-  TRY_ASSIGN(std::string password, load_password(ctx.files, ctx.paths, b.project));
+  TRY_ASSIGN(std::string password, session_password(ctx, b));
   TRY_ASSIGN(auto rows, ctx.postgres.query(
                             instance_for(ctx, b), password,
                             "SELECT archived_count, coalesce(last_archived_wal, ''), "
@@ -105,8 +105,16 @@ Result<WalCleanup> wal_cleanup(Context& ctx, const BranchRecord& b, int days, Dr
 }
 
 Result<std::string> seal_archive(Context& ctx, const BranchRecord& b) {
-  TRY_ASSIGN(std::string password, load_password(ctx.files, ctx.paths, b.project));
+  TRY_ASSIGN(std::string password, session_password(ctx, b));
   Instance in = instance_for(ctx, b);
+  if (password.empty()) {
+    // A following main cannot switch WAL files: its WAL is the primary's. PITR
+    // reads what its archive lacks from its pg_wal; its end is what it replayed.
+    const char* sql = "SELECT pg_last_wal_replay_lsn()";
+    TRY_ASSIGN(auto rows, ctx.postgres.query(in, password, sql));
+    TRY_ASSIGN(auto end, pg::first_row(rows, 1, sql));
+    return end[0];
+  }
   const char* end_sql = "SELECT pg_current_wal_lsn()";
   TRY_ASSIGN(auto end_rows, ctx.postgres.query(in, password, end_sql));
   TRY_ASSIGN(auto end, pg::first_row(end_rows, 1, end_sql));

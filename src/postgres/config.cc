@@ -73,3 +73,73 @@ bool postmaster_ready(const std::string& content) {
 }
 
 }  // namespace pgd::pg
+
+namespace pgd::pg {
+
+std::string render_follow_conf(const FollowSettings& s) {
+  std::string conf =
+      "# Written by pgd: this main follows a primary. Removed by 'pgd project promote';\n"
+      "# never copied into a branch.\n"
+      "primary_conninfo = " + conf_quote(s.primary_conninfo) + "\n";
+  if (!s.slot.empty()) conf += "primary_slot_name = " + conf_quote(s.slot) + "\n";
+  conf +=
+      "# Archive what arrives from the primary: pgd's own history of production.\n"
+      "archive_mode = 'always'\n"
+      "hot_standby = 'on'\n"
+      "# Reconnect within a second or two after the primary or the network returns.\n"
+      "wal_retrieve_retry_interval = '1s'\n"
+      "wal_receiver_timeout = '15s'\n";
+  return conf;
+}
+
+std::vector<std::pair<std::string, std::string>> recovery_minima(
+    const std::map<std::string, std::string>& control_fields) {
+  static const std::pair<const char*, const char*> k_fields[] = {
+      {"max_connections setting", "max_connections"},
+      {"max_worker_processes setting", "max_worker_processes"},
+      {"max_wal_senders setting", "max_wal_senders"},
+      {"max_prepared_xacts setting", "max_prepared_transactions"},
+      {"max_locks_per_xact setting", "max_locks_per_transaction"}};
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [field, setting] : k_fields)
+    if (auto it = control_fields.find(field); it != control_fields.end() && parse_number<long>(it->second))
+      out.emplace_back(setting, it->second);
+  return out;
+}
+
+std::string render_standby_postgresql_conf(const std::vector<std::pair<std::string, std::string>>& minima) {
+  std::string conf =
+      "# Written by pgd for a main that follows a primary. The primary's own\n"
+      "# postgresql.conf and postgresql.auto.conf, if it had them in its data\n"
+      "# directory, are kept beside this file as *.primary for reference.\n"
+      "# Replaying the primary's WAL needs at least the primary's values of:\n";
+  for (const auto& [key, value] : minima) conf += fmt::format("{} = {}\n", key, value);
+  conf += fmt::format("\n{}\ninclude_if_exists = '{}'\n", k_include_line, k_follow_conf_file);
+  return conf;
+}
+
+std::string render_standby_hba() {
+  return "# Written by pgd: localhost only. On the private socket, pgd's OS users are\n"
+         "# postgres (map pgd in pg_ident.conf); everyone else uses a password.\n"
+         "local   all   postgres                     peer map=pgd\n"
+         "local   all   all                          scram-sha-256\n"
+         "host    all   all        127.0.0.1/32      scram-sha-256\n"
+         "host    all   all        ::1/128           scram-sha-256\n";
+}
+
+std::string render_standby_ident(const std::vector<std::string>& os_users) {
+  std::string out = "# Written by pgd: the OS users that may be postgres on the private socket.\n";
+  for (const auto& u : os_users) out += fmt::format("pgd   {}   postgres\n", u);
+  return out;
+}
+
+std::string pgpass_line(const std::string& password) {
+  std::string escaped;
+  for (char c : password) {
+    if (c == ':' || c == '\\') escaped += '\\';
+    escaped += c;
+  }
+  return "*:*:*:*:" + escaped + "\n";
+}
+
+}  // namespace pgd::pg

@@ -8,6 +8,28 @@
 #include "os/process.h"
 
 namespace pgd {
+// What a failed tool said about its failure: its error lines (the tools
+// write "pg_dump: error: ..." and "detail: ..."), else its last lines; the
+// verbose progress lines of a run would bury them.
+std::string tool_error_tail(const std::string& output, size_t keep) {
+  std::vector<std::string> errors, last;
+  size_t start = 0;
+  while (start < output.size()) {
+    size_t end = output.find('\n', start);
+    if (end == std::string::npos) end = output.size();
+    std::string line = trim(output.substr(start, end - start));
+    start = end + 1;
+    if (line.empty()) continue;
+    last.push_back(line);
+    if (line.find("error") != std::string::npos || line.find("detail:") != std::string::npos ||
+        line.find("FATAL") != std::string::npos || line.find("ERROR") != std::string::npos)
+      errors.push_back(line);
+  }
+  const auto& chosen = errors.empty() ? last : errors;
+  size_t from = chosen.size() > keep ? chosen.size() - keep : 0;
+  return join(std::vector<std::string>(chosen.begin() + static_cast<std::ptrdiff_t>(from), chosen.end()), "\n");
+}
+
 namespace {
 
 std::string tool(int pg_version, const std::string& name) {
@@ -26,28 +48,6 @@ os::RunOptions options_for(const Watch* watch) {
   o.env.emplace_back("LC_MESSAGES", "C");
   if (watch && watch->keep_going) o.on_tick = watch->keep_going;
   return o;
-}
-
-// What a failed tool said about its failure: its error lines (the tools
-// write "pg_dump: error: ..." and "detail: ..."), else its last lines; the
-// verbose progress lines of a run would bury them.
-std::string tail(const std::string& output, size_t keep = 4) {
-  std::vector<std::string> errors, last;
-  size_t start = 0;
-  while (start < output.size()) {
-    size_t end = output.find('\n', start);
-    if (end == std::string::npos) end = output.size();
-    std::string line = trim(output.substr(start, end - start));
-    start = end + 1;
-    if (line.empty()) continue;
-    last.push_back(line);
-    if (line.find("error") != std::string::npos || line.find("detail:") != std::string::npos ||
-        line.find("FATAL") != std::string::npos || line.find("ERROR") != std::string::npos)
-      errors.push_back(line);
-  }
-  const auto& chosen = errors.empty() ? last : errors;
-  size_t from = chosen.size() > keep ? chosen.size() - keep : 0;
-  return join(std::vector<std::string>(chosen.begin() + static_cast<std::ptrdiff_t>(from), chosen.end()), "\n");
 }
 
 std::string program(const std::vector<std::string>& argv) {
@@ -89,7 +89,7 @@ Status run_watched(const std::vector<std::vector<os::Command>>& pipelines, const
         return fail(ErrorKind::Interrupted, fmt::format("{}: {} stopped", endpoint.label,
                                                         program(pipelines[p][c].argv)));
       return fail(fmt::format("{}: {} failed (exit {}): {}", endpoint.label,
-                              program(pipelines[p][c].argv), r.exit_codes[c], tail(r.output)));
+                              program(pipelines[p][c].argv), r.exit_codes[c], tool_error_tail(r.output)));
     }
   }
   return {};
@@ -121,7 +121,7 @@ Result<std::string> NativeCopier::dump_roles(int pg_version, const Endpoint& sou
   if (!r) return fail(r.error().wrap(source.label));
   if (r->exit_code != 0)
     return fail(fmt::format("{}: pg_dumpall --roles-only failed (exit {}): {}", source.label,
-                            r->exit_code, tail(r->output)));
+                            r->exit_code, tool_error_tail(r->output)));
   return r->output;
 }
 

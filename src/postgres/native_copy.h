@@ -20,4 +20,8 @@ class NativeCopier : public LogicalCopier {
                    const Watch& watch) override;
 };
 
+// What a failed tool said about its failure: its error lines (the tools
+// write "pg_dump: error: ..." and "detail: ..."), else its last `keep` lines.
+std::string tool_error_tail(const std::string& output, size_t keep = 4);
+
 }  // namespace pgd

@@ -101,8 +101,10 @@ Status NativePostgres::prepare_clone(const Instance& in, Recovery recovery) {
   // A clone carries its source's lock file; its pid may well be alive.
   TRY(os::remove_file(in.data_dir + "/postmaster.pid"));
   TRY(os::remove_file(in.data_dir + "/postmaster.opts"));
-  // A snapshot of a server that was itself recovering may carry a signal file.
+  // A snapshot of a server that was itself recovering may carry a signal file;
+  // a clone of a following main must never reach for the primary.
   TRY(os::remove_file(in.data_dir + "/standby.signal"));
+  TRY(os::remove_file(in.data_dir + "/" + pg::k_follow_conf_file));
   if (recovery == Recovery::Yes) {
     TRY(os::write_file_atomic(in.data_dir + "/recovery.signal", "", 0600, owner()));
   } else {
@@ -214,6 +216,7 @@ Result<std::unique_ptr<pg::Session>> NativePostgres::connect(const Instance& in,
   pg::ConnectParams params;
   params.port = in.port;
   params.password = password;
+  if (password.empty()) params.host = in.socket_dir;  // peer authentication
   params.dbname = dbname;
   auto conn = pg::Connection::open(params);
   if (!conn) return fail(conn.error().wrap(fmt::format("branch '{}'", in.name)));
@@ -259,6 +262,52 @@ Result<std::set<std::string>> NativePostgres::available_extensions(int pg_versio
 }
 
 Status NativePostgres::flush_to_disk(const Instance& in) { return os::sync_filesystem(in.data_dir); }
+
+namespace {
+
+// Keeps the primary's copy of a configuration file as <name>.primary.
+Status set_aside(const std::string& data_dir, const std::string& name) {
+  std::string path = data_dir + "/" + name;
+  if (!os::exists(path)) return {};
+  return os::rename_path(path, path + ".primary");
+}
+
+}  // namespace
+
+Status NativePostgres::configure_standby(const Instance& in, const pg::FollowSettings& follow) {
+  TRY_ASSIGN(auto control, control_data(in));
+  for (const char* name : {"postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf"})
+    TRY(set_aside(in.data_dir, name));
+  std::vector<std::string> users{m_user.name};
+  if (auto me = os::current_user().name; me != m_user.name) users.push_back(me);
+  auto write = [&](const std::string& name, const std::string& content) {
+    return os::write_file_atomic(in.data_dir + "/" + name, content, 0600, owner());
+  };
+  TRY(write("postgresql.conf", pg::render_standby_postgresql_conf(pg::recovery_minima(control))));
+  TRY(write("pg_hba.conf", pg::render_standby_hba()));
+  TRY(write("pg_ident.conf", pg::render_standby_ident(users)));
+  TRY(write(pg::k_follow_conf_file, pg::render_follow_conf(follow)));
+  TRY(prepare_clone(in, Recovery::No));  // pgd.conf; drops the follow file: write it again
+  TRY(write(pg::k_follow_conf_file, pg::render_follow_conf(follow)));
+  return write("standby.signal", "");
+}
+
+Status NativePostgres::end_following(const Instance& in) {
+  TRY(os::remove_file(in.data_dir + "/" + pg::k_follow_conf_file));
+  return configure(in);
+}
+
+Status NativePostgres::set_superuser_password(const Instance& in, const std::string& password) {
+  pg::ConnectParams params;
+  params.host = in.socket_dir;
+  params.port = in.port;
+  auto conn = pg::Connection::open(params);
+  if (!conn) return fail(conn.error().wrap(fmt::format("branch '{}'", in.name)));
+  TRY_ASSIGN(std::string verifier, conn->encrypt_password("postgres", password));
+  auto st = conn->exec("ALTER ROLE postgres PASSWORD '" + verifier + "'");
+  if (!st) return fail(st.error().wrap(fmt::format("branch '{}': set the project's password", in.name)));
+  return {};
+}
 
 Status NativePostgres::make_server_dir(const std::string& path) {
   TRY(os::make_dirs(path, 0700));

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "postgres/config.h"
 #include "postgres/sql.h"
 
 namespace pgd {
@@ -67,6 +68,8 @@ class PostgresRunner {
   virtual std::optional<int64_t> started_at(const Instance& instance) = 0;
   // A superuser session on a running instance, for work that spans several
   // statements (an online backup must start and stop on the same session).
+  // An empty password logs in over the private socket with peer
+  // authentication instead (a following main, whose roles are the primary's).
   virtual Result<std::unique_ptr<pg::Session>> connect(const Instance& instance,
                                                        const std::string& password,
                                                        const std::string& dbname = "postgres") = 0;
@@ -85,6 +88,19 @@ class PostgresRunner {
   virtual Status create_certificates(const std::string& dir, const std::string& subject) = 0;
   // Extensions this machine can create in a cluster of `pg_version`.
   virtual Result<std::set<std::string>> available_extensions(int pg_version) = 0;
+  // Makes a base backup of a primary (pg_basebackup's copy, in data_dir) this
+  // instance's, as a standby that follows the primary: pgd's own
+  // postgresql.conf (the recovery minima read from its pg_control),
+  // pg_hba.conf and pg_ident.conf (the primary's kept as *.primary),
+  // pgd-follow.conf, pgd.conf and standby.signal (config.h says why).
+  // REQUIRES: the instance is not running.
+  virtual Status configure_standby(const Instance& instance, const pg::FollowSettings& follow) = 0;
+  // After a promotion: no pgd-follow.conf any more, pgd.conf rewritten.
+  virtual Status end_following(const Instance& instance) = 0;
+  // Sets postgres's password on a running instance, logged in over the
+  // private socket (peer): a promoted copy of a primary gets the project's.
+  // The password reaches the server only as a SCRAM verifier.
+  virtual Status set_superuser_password(const Instance& instance, const std::string& password) = 0;
   // Makes everything written to the instance's data directory durable (one
   // syncfs): after a run with fsync off, such as an import's bulk load.
   virtual Status flush_to_disk(const Instance& instance) = 0;

@@ -122,6 +122,33 @@ Result<Connection> Connection::open(const ConnectParams& p) {
 
 int Connection::server_version() const { return PQserverVersion(m_conn.get()); }
 
+std::string Connection::password_used() const {
+  const char* p = PQpass(m_conn.get());
+  return p ? p : "";
+}
+
+std::string Connection::endpoint_conninfo() const {
+  static const std::string k_keys[] = {"host", "hostaddr", "port", "user", "sslmode",
+                                       "sslrootcert", "sslcert", "sslkey", "sslcrl"};
+  PQconninfoOption* options = PQconninfo(m_conn.get());
+  if (!options) return "";
+  std::string out;
+  for (const auto& key : k_keys)
+    for (PQconninfoOption* o = options; o->keyword; ++o)
+      if (key == o->keyword && o->val && *o->val)
+        out += (out.empty() ? "" : " ") + key + "=" + conninfo_quote(o->val);
+  PQconninfoFree(options);
+  return out;
+}
+
+Result<std::string> Connection::encrypt_password(const std::string& user, const std::string& password) {
+  char* v = PQencryptPasswordConn(m_conn.get(), password.c_str(), user.c_str(), "scram-sha-256");
+  if (!v) return fail(fmt::format("{}: encrypt a password: {}", m_where, trimmed(PQerrorMessage(m_conn.get()))));
+  std::string out = v;
+  PQfreemem(v);
+  return out;
+}
+
 Result<Rows> Connection::query(const std::string& sql) {
   PGresult* r = PQexec(m_conn.get(), sql.c_str());
   ExecStatusType st = PQresultStatus(r);

@@ -74,6 +74,16 @@ class Connection : public Session {
   Status exec(const std::string& sql) override;
   // The server's version number (150004 for 15.4).
   int server_version() const;
+  // The password libpq used (given, PGPASSWORD, ~/.pgpass, a service's
+  // passfile); empty when the server asked for none.
+  std::string password_used() const;
+  // Where this connection went, as a key=value string without password or
+  // database: host, port, user and TLS settings as libpq resolved them (from
+  // a URI, a service file or PG* variables), usable by another OS user.
+  std::string endpoint_conninfo() const;
+  // `password` as a SCRAM-SHA-256 verifier for `user` (PQencryptPasswordConn),
+  // so no plaintext password reaches the server or its log.
+  Result<std::string> encrypt_password(const std::string& user, const std::string& password);
 
  private:
   struct Closer {

@@ -59,6 +59,13 @@ ALTER TABLE projects ADD COLUMN database TEXT NOT NULL DEFAULT 'postgres';
 ALTER TABLE projects ADD COLUMN source TEXT;
 ALTER TABLE projects ADD COLUMN copied_at TEXT;
 )sql",
+    // Projects whose main follows a primary.
+    R"sql(
+ALTER TABLE projects ADD COLUMN primary_source TEXT;
+ALTER TABLE projects ADD COLUMN slot TEXT;
+ALTER TABLE projects ADD COLUMN slot_owned INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE projects ADD COLUMN promoted_at TEXT;
+)sql",
 };
 
 }  // namespace

@@ -27,6 +27,15 @@ struct ProjectRecord {
   // service=NAME; pgd refuses one with a password) and when main was copied.
   std::optional<std::string> source;
   std::optional<std::string> copied_at;
+  // A project whose main follows a primary (`--follow`): the primary as given
+  // (never with a password), the physical slot main streams through and
+  // whether pgd made it (then pgd drops it), and when main was promoted.
+  std::optional<std::string> primary;
+  std::optional<std::string> slot;
+  bool slot_owned = false;
+  std::optional<std::string> promoted_at;
+
+  bool following() const { return primary.has_value() && !promoted_at.has_value(); }
 };
 
 // The state a branch should be in. Live state (is the postmaster up?) is asked

@@ -8,6 +8,8 @@
 //   wal/<project>/<branch>/  each branch's WAL archive (0700, owned by the Postgres user)
 //   bin/pgd-archive-wal      the archive command script (0755)
 //   tls/<project>/           the project's CA and server certificate (see tls_dir)
+//   replication/<project>/primary.pgpass  a following main's replication password
+//                            (0600, dir 0700, both owned by the Postgres user)
 //   locks/<project>.lock     held by a command changing the project (flock)
 //   pool/                    default mount point of the embedded pool image
 #pragma once
@@ -23,6 +25,12 @@ struct Paths {
   std::string secrets_dir() const { return home + "/secrets"; }
   std::string password_file(const std::string& project) const {
     return secrets_dir() + "/" + project + ".password";
+  }
+  std::string replication_dir(const std::string& project) const {
+    return home + "/replication/" + project;
+  }
+  std::string replication_passfile(const std::string& project) const {
+    return replication_dir(project) + "/primary.pgpass";
   }
   std::string log_dir(const std::string& project) const { return home + "/logs/" + project; }
   std::string log_file(const std::string& project, const std::string& branch) const {

@@ -65,11 +65,18 @@ bool is_duplicate(sqlite3* db, int rc) {
   return ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE;
 }
 
-const char* k_project_columns = "name, pg_version, created_at, database, source, copied_at";
+const char* k_project_columns =
+    "name, pg_version, created_at, database, source, copied_at, primary_source, slot, slot_owned, "
+    "promoted_at";
 
 ProjectRecord read_project(const Stmt& s) {
-  return ProjectRecord{s.text(0), static_cast<int>(s.integer(1)), s.text(2), s.text(3),
-                       s.opt_text(4), s.opt_text(5)};
+  ProjectRecord p{s.text(0), static_cast<int>(s.integer(1)), s.text(2), s.text(3),
+                  s.opt_text(4), s.opt_text(5)};
+  p.primary = s.opt_text(6);
+  p.slot = s.opt_text(7);
+  p.slot_owned = s.integer(8) != 0;
+  p.promoted_at = s.opt_text(9);
+  return p;
 }
 
 const char* k_branch_columns = "project, name, parent, port, state, volume, created_at, pg_version";
@@ -242,10 +249,12 @@ Status Store::insert_branch(const BranchRecord& b) {
 Result<BranchRecord> Store::insert_project(const ProjectRecord& project, BranchRecord main,
                                            const PortProbe& port_free) {
   TRY(in_transaction([&]() -> Status {
-    Stmt s(m_db, "INSERT INTO projects (name, pg_version, created_at, database, source, copied_at) "
-                 "VALUES (?, ?, ?, ?, ?, ?)");
+    Stmt s(m_db, "INSERT INTO projects (name, pg_version, created_at, database, source, copied_at, "
+                 "primary_source, slot, slot_owned, promoted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.bind(1, project.name).bind(2, project.pg_version).bind(3, project.created_at);
     s.bind(4, project.database).bind(5, project.source).bind(6, project.copied_at);
+    s.bind(7, project.primary).bind(8, project.slot).bind(9, project.slot_owned ? 1 : 0);
+    s.bind(10, project.promoted_at);
     int rc = s.step();
     if (is_duplicate(m_db, rc))
       return fail(ErrorKind::Conflict, fmt::format("project '{}' already exists", project.name));
@@ -270,6 +279,14 @@ Status Store::set_project_source(const std::string& name, const std::string& dat
   Stmt s(m_db, "UPDATE projects SET database = ?, source = ?, copied_at = ? WHERE name = ?");
   s.bind(1, database).bind(2, source).bind(3, copied_at).bind(4, name);
   if (s.step() != SQLITE_DONE) return fail(error("update project " + name));
+  return {};
+}
+
+Status Store::set_project_follow(const ProjectRecord& p) {
+  Stmt s(m_db, "UPDATE projects SET primary_source = ?, slot = ?, slot_owned = ?, promoted_at = ? "
+               "WHERE name = ?");
+  s.bind(1, p.primary).bind(2, p.slot).bind(3, int64_t{p.slot_owned ? 1 : 0}).bind(4, p.promoted_at).bind(5, p.name);
+  if (s.step() != SQLITE_DONE) return fail(error("update project " + p.name));
   return {};
 }
 

@@ -42,6 +42,8 @@ class Store {
                                       const PortProbe& port_free);
   Result<std::optional<ProjectRecord>> project(const std::string& name);
   Result<std::vector<ProjectRecord>> projects();
+  // A following project's primary, slot and promotion, as in `p`.
+  Status set_project_follow(const ProjectRecord& p);
   // After an import or a refresh: the database copied, from where, when.
   Status set_project_source(const std::string& name, const std::string& database,
                             const std::string& source, const std::string& copied_at);

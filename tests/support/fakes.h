@@ -168,6 +168,18 @@ class FakePostgres : public PostgresRunner {
     return {};
   }
   std::set<std::string> extensions{"plpgsql", "pg_trgm"};
+  Status configure_standby(const Instance& in, const pg::FollowSettings& follow) override {
+    calls.push_back("standby " + in.data_dir + " " + follow.primary_conninfo + " slot=" + follow.slot);
+    return configure(in);
+  }
+  Status end_following(const Instance& in) override {
+    calls.push_back("end-following " + in.data_dir);
+    return configure(in);
+  }
+  Status set_superuser_password(const Instance& in, const std::string& password) override {
+    calls.push_back("password " + in.data_dir + (password.empty() ? " (empty)" : ""));
+    return {};
+  }
   Status create_certificates(const std::string& dir, const std::string&) override {
     calls.push_back("certificates " + dir);
     TRY(files->make_dirs(dir, 0755));
