@@ -45,6 +45,7 @@ Result<Report> examine(Env& env) {
   }
   r.checks.push_back(check_permissions(**ctx));
   add(r.checks, check_archivers(**ctx));
+  add(r.checks, check_following(**ctx));
   TRY_ASSIGN(r.findings, reconcile(**ctx, Mode::Report));
   auto projects = (*ctx)->store.projects();
   auto branches = (*ctx)->store.branches();

@@ -4,6 +4,7 @@
 
 #include "base/names.h"
 #include "base/strings.h"
+#include "core/follow.h"
 #include "core/setup.h"
 #include "core/wal_ops.h"
 
@@ -113,6 +114,53 @@ std::vector<Check> check_archivers(Context& ctx) {
                           " (disk full? archive dir permissions?)"});
   }
   return checks;
+}
+
+std::vector<Check> check_following(Context& ctx) {
+  std::vector<Check> checks;
+  auto branches = ctx.store.branches();
+  if (!branches) return checks;
+  for (const auto& b : *branches) {
+    if (b.state != BranchState::Running || !is_following_main(ctx, b)) continue;
+    if (!ctx.postgres.running_pid(instance_for(ctx, b))) continue;  // the records' check names it
+    auto st = follow_status(ctx, b);
+    bool ok = st && st->receiver == "streaming";
+    std::string detail =
+        ok ? fmt::format("streaming from {}", st->primary)
+           : fmt::format("not receiving WAL from its primary ({})",
+                         st ? "receiver: " + st->receiver : st.error().message);
+    if (!ok)
+      if (auto why = last_failure(ctx.files, ctx.paths.log_file(b.project, b.name)); !why.empty())
+        detail += "; its log says: " + why;
+    checks.push_back({"Following " + b.full_name(), ok, detail,
+                      "free space in the pool, or check the primary and the network to it: main "
+                      "reconnects by itself and catches up (pgd status shows its lag)"});
+  }
+  return checks;
+}
+
+std::string last_failure(os::Files& files, const std::string& log_path) {
+  auto log = files.read(log_path);
+  if (!log) return "";
+  std::string newest, disk_full;
+  size_t end = log->size();
+  for (int seen = 0; end > 0 && seen < 500; ++seen) {
+    size_t start = log->rfind('\n', end - 1);
+    start = start == std::string::npos ? 0 : start + 1;
+    std::string line = log->substr(start, end - start);
+    end = start > 0 ? start - 1 : 0;
+    if (line.find("accepting connections") != std::string::npos ||
+        line.find("is starting up") != std::string::npos || line.find("shutting down") != std::string::npos)
+      continue;
+    for (const char* level : {"PANIC:", "FATAL:", "ERROR:"}) {
+      auto at = line.find(level);
+      if (at == std::string::npos) continue;
+      if (newest.empty()) newest = trim(line.substr(at));
+      if (line.find("No space left on device") != std::string::npos) return trim(line.substr(at));
+      break;
+    }
+  }
+  return newest;
 }
 
 }  // namespace pgd

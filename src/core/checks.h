@@ -32,5 +32,12 @@ std::vector<Check> check_pool(Host& host, const PoolConfig& pool);
 Check check_permissions(Context& ctx);
 // One failing check per running branch whose archiver fails now.
 std::vector<Check> check_archivers(Context& ctx);
+// Why a server's log says it failed last: a "No space left on device" line
+// among its last 500 lines, else its newest PANIC, FATAL or ERROR (message
+// only), passing over refusals of connections made while it recovers. "" if none.
+std::string last_failure(os::Files& files, const std::string& log_path);
+// One check per following main that should run: streaming from its primary,
+// or why not (its log's last FATAL line: a full pool, a refused connection).
+std::vector<Check> check_following(Context& ctx);
 
 }  // namespace pgd

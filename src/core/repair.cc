@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/branches.h"
+#include "core/checks.h"
 #include "core/follow.h"
 #include "core/imports.h"
 #include "core/operation.h"
@@ -185,7 +186,8 @@ class Reconciler {
     Instance in = instance_for(m_ctx, b);
     bool up = m_ctx.postgres.running_pid(in).has_value();
     if (b.state == BranchState::Running && !up)
-      found(subject, fmt::format("should be running on port {} but is not (log {})", b.port, in.log_path),
+      found(subject, fmt::format("should be running on port {} but is not (log {}{})", b.port, in.log_path,
+                                 why_stopped(in.log_path)),
             fmt::format("start it (pgd start {})", b.full_name()), [&]() -> Status {
               TRY(prepare_archive(m_ctx, b, FreshArchive::No));
               TRY(m_ctx.postgres.configure(in));
@@ -194,6 +196,12 @@ class Reconciler {
     if (b.state == BranchState::Stopped && up)
       found(subject, "is running but was stopped", fmt::format("stop it (pgd stop {})", b.full_name()),
             [&] { return m_ctx.postgres.stop(in); });
+  }
+
+  // "; it says: PANIC: ... No space left on device", or "".
+  std::string why_stopped(const std::string& log_path) {
+    std::string why = last_failure(m_ctx.files, log_path);
+    return why.empty() ? "" : "; it says: " + why;
   }
 
   Status forget_branch(const BranchRecord& b) {

@@ -88,7 +88,10 @@ std::string render_follow_conf(const FollowSettings& s) {
       "hot_standby = 'on'\n"
       "# Reconnect within a second or two after the primary or the network returns.\n"
       "wal_retrieve_retry_interval = '1s'\n"
-      "wal_receiver_timeout = '15s'\n";
+      "wal_receiver_timeout = '15s'\n"
+      "# A WAL write that fails (a full pool) PANICs: stop instead of looping through\n"
+      "# crash recovery; pgd doctor names it, and --fix starts it once there is room.\n"
+      "restart_after_crash = 'off'\n";
   return conf;
 }
 

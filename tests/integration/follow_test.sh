@@ -170,6 +170,36 @@ for i in 0 1 2; do
 done
 pass "PITR on the following main: production at three moments, row for row"
 
+# --- A full pool while following ---------------------------------------------
+# PostgreSQL reacts in one of two ways, depending on which write fails first: a
+# failed write into a WAL segment PANICs (main stops: restart_after_crash is
+# off), a failed new segment file ends only the WAL receiver (main stays up,
+# not receiving). Either way doctor names it and its cause, and main catches up
+# once there is room.
+dd if=/dev/zero of="$MNT/filler" bs=1M >/dev/null 2>&1 || true  # until ENOSPC
+sync
+host_sql shop "insert into orders(item) select 'while full ' || g from generate_series(1, 20000) g" >/dev/null
+host_sql shop "select pg_switch_wal()" >/dev/null
+sleep 3
+expect_exit 1 pgd doctor
+if [ "$(pgd branch get shop/main --json | jq -r .status)" = failed ]; then
+  echo "# the full pool stopped main"
+  assert_contains "$OUT" "shop/main: should be running" "doctor names the stopped main"
+  [ "$(grep -c 'all server processes terminated; reinitializing' "$PGD_HOME/logs/shop/main.log")" -eq 0 ] ||
+    fail "main looped through crash recovery instead of stopping"
+else
+  echo "# the full pool stopped main's WAL receiver"
+  assert_contains "$OUT" "Following shop/main" "doctor checks the following main"
+  assert_contains "$OUT" "not receiving WAL from its primary" "doctor names the stalled replication"
+fi
+assert_contains "$OUT" "No space left on device" "doctor names the cause"
+rm -f "$MNT/filler"
+sync
+expect_exit 0 pgd doctor --fix
+wait_for 60 "main catching up once space is free" on_main shop/main shop "select count(*) = 20000 from orders where item like 'while full %'"
+expect_exit 0 pgd doctor
+pass "a full pool while following: doctor names it; once there is room, doctor --fix and main catches up"
+
 # --- Promote ------------------------------------------------------------------
 expect_exit 0 pgd project promote shop
 assert_eq "$(slots)" "" "the slot pgd made is dropped on promote"
