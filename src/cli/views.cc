@@ -88,6 +88,7 @@ nlohmann::json branch_json(Context& ctx, const BranchRecord& b, bool with_size) 
       {"data_dir", in.data_dir},
       {"socket_dir", in.socket_dir},
       {"log_file", in.log_path},
+      {"as_of", b.as_of ? nlohmann::json(*b.as_of) : nlohmann::json(nullptr)},
   };
   // Where its recoverable window starts: its oldest replayable snapshot (the
   // base taken when it was made or refreshed, until cleanup moves the window on).
@@ -123,6 +124,8 @@ void print_created(const Output& out, Context& ctx, const std::string& headline,
   if (!out.live())  // otherwise the phases are on the terminal already
     for (const auto& [phase, ms] : created.timings)
       out.line(fmt::format("  {:<14}{:>10}", phase, format_ms(ms)));
+  if (created.branch.as_of)
+    out.line(fmt::format("It holds the primary's commits up to {}", *created.branch.as_of));
   out.line(fmt::format("Connect: psql service={}-{}   or: pgd connect {}", created.branch.project,
                        created.branch.name, created.branch.full_name()));
 }

@@ -18,7 +18,7 @@ std::string connection_uri(Context& ctx, const BranchRecord& branch);
 
 // Keys: name project branch parent status host port user database uri
 // created_at uptime_s ssl_root_cert service pg_version data_dir socket_dir
-// log_file recoverable_from [following] [size_bytes].
+// log_file as_of recoverable_from [following] [size_bytes].
 nlohmann::json branch_json(Context& ctx, const BranchRecord& branch, bool with_size);
 
 // A following main's replication: primary receiver lag_bytes lag_seconds

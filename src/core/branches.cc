@@ -201,6 +201,9 @@ Status finish_created(Context& ctx, BranchRecord& branch, BranchCreated& out,
                       std::chrono::steady_clock::time_point started) {
   TRY(ctx.store.set_branch_state(branch.project, branch.name, BranchState::Running));
   branch.state = BranchState::Running;
+  // What a step recorded meanwhile (the moment of production a clone holds).
+  if (auto stored = ctx.store.branch(branch.project, branch.name); stored && *stored)
+    branch.as_of = (*stored)->as_of;
   out.branch = branch;
   out.total_ms = os::elapsed_ms(started);
   return {};

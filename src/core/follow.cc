@@ -167,7 +167,7 @@ Result<FollowStatus> follow_status(Context& ctx, const BranchRecord& main) {
       "AND coalesce((SELECT latest_end_lsn FROM pg_stat_wal_receiver) <= pg_last_wal_replay_lsn(), true) "
       "THEN '0' ELSE coalesce((extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint::text, '') END, "
       "coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', "
-      "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), '')";
+      "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '')";
   TRY_ASSIGN(auto row, session->query_row(sql, 5));
   st.receiver = row[0];
   st.replay_lsn = row[1];
@@ -186,12 +186,26 @@ std::vector<std::pair<std::string, std::string>> standby_clone_settings() {
           {"hot_standby", "off"}};
 }
 
-Status start_promoted_clone(Context& ctx, Timings& t, const BranchRecord& branch, const Instance& in,
+Status record_as_of(Context& ctx, BranchRecord& branch, const Instance& in) {
+  TRY_ASSIGN(std::string password, load_password(ctx.files, ctx.paths, branch.project));
+  // Kept in memory until the server restarts: read right after the promotion.
+  const char* sql =
+      "SELECT coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', "
+      "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '')";
+  TRY_ASSIGN(auto rows, ctx.postgres.query(in, password, sql));
+  TRY_ASSIGN(auto row, pg::first_row(rows, 1, sql));
+  if (row[0].empty()) return {};  // no commit replayed (a primary idle since the base backup)
+  branch.as_of = row[0];
+  return ctx.store.set_branch_as_of(branch.project, branch.name, row[0]);
+}
+
+Status start_promoted_clone(Context& ctx, Timings& t, BranchRecord& branch, const Instance& in,
                             Operation& op) {
   TRY(timed(ctx, t, branch.full_name(), "recover", [&] { return ctx.postgres.start(in); }));
   TRY(op.step("recovered"));
   TRY_ASSIGN(std::string password, load_password(ctx.files, ctx.paths, branch.project));
   TRY(ctx.postgres.set_superuser_password(in, password));
+  TRY(record_as_of(ctx, branch, in));
   // Promoted: the recovery settings are ignored from now on; drop them.
   Instance own = instance_for(ctx, branch);
   own.data_dir = in.data_dir;

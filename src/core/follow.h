@@ -68,8 +68,12 @@ std::vector<std::pair<std::string, std::string>> standby_clone_settings();
 // Starts a clone configured with standby_clone_settings(), waits for its
 // promotion, gives it the project's password and its own settings, then takes
 // its base. REQUIRES: `in` is configured and stopped.
-Status start_promoted_clone(Context& ctx, Timings& t, const BranchRecord& branch, const Instance& in,
+Status start_promoted_clone(Context& ctx, Timings& t, BranchRecord& branch, const Instance& in,
                             Operation& op);
+
+// Records in `branch` (and its record) the primary's last commit that the
+// just-promoted clone `in` replayed: the moment of production it holds.
+Status record_as_of(Context& ctx, BranchRecord& branch, const Instance& in);
 
 // Drops the slot pgd made for the project on its primary, if any; used by
 // project delete and by the undo of a failed follow.

@@ -172,6 +172,7 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
   if (came_from_primary(ctx, branch.project)) {  // its roles are production's: give it the project's password
     TRY_ASSIGN(std::string password, load_password(ctx.files, ctx.paths, branch.project));
     TRY(ctx.postgres.set_superuser_password(in, password));
+    TRY(record_as_of(ctx, branch, in));
   }
   // Promoted: recovery settings are ignored from now on; drop them from pgd.conf.
   TRY(ctx.postgres.configure(instance_for(ctx, branch)));

@@ -65,6 +65,7 @@ ALTER TABLE projects ADD COLUMN primary_source TEXT;
 ALTER TABLE projects ADD COLUMN slot TEXT;
 ALTER TABLE projects ADD COLUMN slot_owned INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE projects ADD COLUMN promoted_at TEXT;
+ALTER TABLE branches ADD COLUMN as_of TEXT;
 )sql",
 };
 

@@ -53,6 +53,9 @@ struct BranchRecord {
   std::string volume;                 // storage volume, "<project>/<branch>"
   std::string created_at;
   int pg_version = 0;
+  // A branch recovered from a primary's WAL (of a following main, or PITR of
+  // one): the primary's last commit it holds, ISO 8601 UTC.
+  std::optional<std::string> as_of;
 
   std::string full_name() const { return project + "/" + name; }
 };

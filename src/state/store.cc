@@ -79,7 +79,8 @@ ProjectRecord read_project(const Stmt& s) {
   return p;
 }
 
-const char* k_branch_columns = "project, name, parent, port, state, volume, created_at, pg_version";
+const char* k_branch_columns =
+    "project, name, parent, port, state, volume, created_at, pg_version, as_of";
 
 BranchRecord read_branch(const Stmt& s) {
   BranchRecord b;
@@ -91,6 +92,7 @@ BranchRecord read_branch(const Stmt& s) {
   b.volume = s.text(5);
   b.created_at = s.text(6);
   b.pg_version = static_cast<int>(s.integer(7));
+  b.as_of = s.opt_text(8);
   return b;
 }
 
@@ -235,10 +237,11 @@ Result<int> Store::allocate_port(const PortProbe& port_free) {
 }
 
 Status Store::insert_branch(const BranchRecord& b) {
-  Stmt s(m_db, fmt::format("INSERT INTO branches ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+  Stmt s(m_db, fmt::format("INSERT INTO branches ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            k_branch_columns));
   s.bind(1, b.project).bind(2, b.name).bind(3, b.parent).bind(4, b.port);
   s.bind(5, to_string(b.state)).bind(6, b.volume).bind(7, b.created_at).bind(8, b.pg_version);
+  s.bind(9, b.as_of);
   int rc = s.step();
   if (is_duplicate(m_db, rc))
     return fail(ErrorKind::Conflict, fmt::format("branch '{}' already exists", b.full_name()));
@@ -346,6 +349,14 @@ Status Store::set_branch_state(const std::string& project, const std::string& na
                                BranchState state) {
   Stmt s(m_db, "UPDATE branches SET state = ? WHERE project = ? AND name = ?");
   s.bind(1, to_string(state)).bind(2, project).bind(3, name);
+  if (s.step() != SQLITE_DONE) return fail(error("update branch " + project + "/" + name));
+  return {};
+}
+
+Status Store::set_branch_as_of(const std::string& project, const std::string& name,
+                               const std::string& as_of) {
+  Stmt s(m_db, "UPDATE branches SET as_of = ? WHERE project = ? AND name = ?");
+  s.bind(1, as_of).bind(2, project).bind(3, name);
   if (s.step() != SQLITE_DONE) return fail(error("update branch " + project + "/" + name));
   return {};
 }

@@ -55,6 +55,7 @@ class Store {
   // All branches, or one project's, ordered by project then creation.
   Result<std::vector<BranchRecord>> branches(const std::optional<std::string>& project = {});
   Status set_branch_state(const std::string& project, const std::string& name, BranchState state);
+  Status set_branch_as_of(const std::string& project, const std::string& name, const std::string& as_of);
   Status delete_branch(const std::string& project, const std::string& name);
 
   // Conflict when the branch already has a snapshot with this label.

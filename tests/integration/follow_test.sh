@@ -104,6 +104,8 @@ assert_eq "$(in_branch shop/dev shop "select count(*) from orders where item = '
 in_branch shop/dev shop "insert into orders(item) values ('branch only')"
 assert_eq "$(in_branch shop/dev shop "select pg_is_in_recovery()")" f "the branch is writable"
 assert_eq "$(on_main shop/main shop "select count(*) from orders where item = 'branch only'")" 0 "main untouched"
+AS_OF=$(pgd branch get shop/dev --json | jq -r .as_of)
+assert_eq "$(host_sql shop "select '$AS_OF'::timestamptz >= at from orders where item = 'streamed'")" t "as_of: the moment of production the branch holds ($AS_OF)"
 pass "a branch of the following main holds its state and is writable"
 
 # --- The replication password: only in its 0600 file ----------------------------
@@ -167,6 +169,8 @@ wait_for 30 "main replaying the last row" on_main shop/main shop "select count(*
 for i in 0 1 2; do
   expect_exit 0 pgd branch create "shop/past$i" --pitr "${AT[$i]}"
   assert_eq "$(in_branch "shop/past$i" shop "select count(*) from orders")" "${COUNT[$i]}" "rows at ${AT[$i]}"
+  AS_OF=$(pgd branch get "shop/past$i" --json | jq -r .as_of)
+  assert_eq "$(host_sql shop "select '$AS_OF'::timestamptz <= '${AT[$i]}'::timestamptz")" t "as_of $AS_OF at or before ${AT[$i]}"
 done
 pass "PITR on the following main: production at three moments, row for row"
 

@@ -130,8 +130,13 @@ TEST_F(Follow, PgdsSessionsWithAFollowingMainUsePeerAuthentication) {
 TEST_F(Follow, ABranchOfAFollowingMainReplaysItsOwnWalThenGetsTheProjectsPassword) {
   ASSERT_TRUE(follow());
   w.postgres.calls.clear();
+  w.postgres.answers.insert(w.postgres.answers.begin(),
+                            {"pg_last_xact_replay_timestamp", {{"2026-12-07T10:00:00.123456Z"}}});
   auto r = create_branch(*w.ctx, BranchRef{"shop", "dev"}, std::nullopt);
   ASSERT_TRUE(r) << r.error().message;
+  // The moment of production it holds: the last commit it replayed.
+  EXPECT_EQ(r->branch.as_of, "2026-12-07T10:00:00.123456Z");
+  EXPECT_EQ(w.store->branch("shop", "dev")->value().as_of, "2026-12-07T10:00:00.123456Z");
   auto& calls = w.postgres.calls;
   auto at = [&](const std::string& c) { return std::find(calls.begin(), calls.end(), c) - calls.begin(); };
   long n = static_cast<long>(calls.size());
