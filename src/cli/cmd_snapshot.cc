@@ -12,6 +12,7 @@ namespace {
 struct SnapshotOptions {
   std::string ref, label, id;
   int days = -1;
+  std::string max_replay = "1G";
   bool all = false, dry_run = false;
   CLI::Option* label_option = nullptr;  // given at all? (--label "" is an invalid label)
 };
@@ -114,6 +115,30 @@ Status run_cleanup(const SnapshotOptions& o, Env& env, const Output& out) {
   return {};
 }
 
+Status run_auto(const SnapshotOptions& o, Env& env, const Output& out) {
+  auto max_replay = parse_size(o.max_replay);
+  if (!max_replay || *max_replay == 0)
+    return fail(ErrorKind::Usage, fmt::format("--max-replay '{}': give a size such as 1G or 512M", o.max_replay));
+  TRY_ASSIGN(Context * ctx, env.context());
+  TRY_ASSIGN(auto results, auto_snapshots(*ctx, *max_replay));
+  nlohmann::json j = nlohmann::json::array();
+  std::vector<std::string> failed;
+  for (const auto& a : results) {
+    j.push_back({{"branch", a.branch}, {"wal_bytes", a.wal_bytes},
+                 {"taken", a.taken ? snapshot_json(*a.taken) : nlohmann::json(nullptr)},
+                 {"error", a.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.error)}});
+    if (!a.error.empty()) failed.push_back(a.error);
+    else if (a.taken)
+      out.line(fmt::format("Created snapshot {} ({}) of {}: {} of WAL since its newest snapshot",
+                           a.taken->id, a.taken->label.value_or(""), a.branch, format_bytes(a.wal_bytes)));
+  }
+  out.document({{"max_replay_bytes", *max_replay}, {"branches", j}});
+  if (failed.empty()) return {};
+  std::string msg = fmt::format("{} branch(es) failed:", failed.size());
+  for (const auto& e : failed) msg += "\n  " + e;
+  return fail(msg);
+}
+
 }  // namespace
 
 void add_snapshot_commands(CLI::App& app, Invocation& inv) {
@@ -137,6 +162,11 @@ void add_snapshot_commands(CLI::App& app, Invocation& inv) {
   cleanup->add_flag("--all", o->all, "every branch's snapshots");
   cleanup->add_option("--days", o->days, "age in days (0 or more)")->required()->check(CLI::NonNegativeNumber);
   cleanup->add_flag("--dry-run", o->dry_run, "only list what would be deleted");
+
+  add_leaf(group, inv, o, "auto",
+           "Snapshot every running branch with more than --max-replay of WAL since its newest "
+           "snapshot (run it every few minutes: the pgd-snapshots timer or cron)", run_auto)
+      ->add_option("--max-replay", o->max_replay, "WAL a PITR may replay at most (default 1G)");
 }
 
 }  // namespace pgd::cli

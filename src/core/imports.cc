@@ -295,11 +295,7 @@ Result<OpenSource> prepare(Context& ctx, LogicalCopier& copier, const ImportOpti
   return src;
 }
 
-std::string refresh_label(int64_t now_us) {
-  std::string iso = format_iso8601_ms(now_us);  // 2026-12-07T05:10:00.123Z
-  return fmt::format("before-refresh-{}{}{}-{}{}{}", iso.substr(0, 4), iso.substr(5, 2), iso.substr(8, 2),
-                     iso.substr(11, 2), iso.substr(14, 2), iso.substr(17, 2));
-}
+std::string refresh_label(int64_t now_us) { return timed_label("before-refresh", now_us); }
 
 }  // namespace
 

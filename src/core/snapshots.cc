@@ -6,9 +6,11 @@
 #include "core/clone.h"
 #include "base/time_format.h"
 #include "core/branches.h"
+#include "core/follow.h"
 #include "core/operation.h"
 #include "core/secrets.h"
 #include "os/random.h"
+#include "wal/wal_names.h"
 
 namespace pgd {
 namespace {
@@ -195,6 +197,58 @@ Result<std::vector<SnapshotRecord>> cleanup_snapshots(Context& ctx,
     old.push_back(s);
   }
   return old;
+}
+
+std::string timed_label(const std::string& prefix, int64_t now_us) {
+  std::string iso = format_iso8601_ms(now_us);  // 2026-12-07T05:10:00.123Z
+  return fmt::format("{}-{}{}{}-{}{}{}", prefix, iso.substr(0, 4), iso.substr(5, 2), iso.substr(8, 2),
+                     iso.substr(11, 2), iso.substr(14, 2), iso.substr(17, 2));
+}
+
+namespace {
+
+// Where a running branch's WAL is now: written, or on a standby replayed.
+constexpr char k_wal_position_sql[] =
+    "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END AS wal_position";
+
+// The WAL a PITR of `b` would replay past its newest replayable snapshot's
+// start; nullopt when it has none (then any snapshot shortens replays).
+Result<std::optional<uint64_t>> wal_since_snapshot(Context& ctx, const BranchRecord& b) {
+  TRY_ASSIGN(auto snaps, ctx.store.snapshots(b.project, b.name));
+  snaps = replayable(snaps);
+  if (snaps.empty()) return std::optional<uint64_t>{};
+  auto redo = wal::parse_lsn(snaps.back().redo_lsn);
+  if (!redo) return std::optional<uint64_t>{};
+  TRY_ASSIGN(std::string password, session_password(ctx, b));
+  TRY_ASSIGN(auto rows, ctx.postgres.query(instance_for(ctx, b), password, k_wal_position_sql));
+  TRY_ASSIGN(auto row, pg::first_row(rows, 1, k_wal_position_sql));
+  auto now = wal::parse_lsn(row[0]);
+  if (!now) return fail(fmt::format("branch '{}': unexpected WAL position '{}'", b.full_name(), row[0]));
+  return std::optional<uint64_t>(*now > *redo ? *now - *redo : 0);
+}
+
+}  // namespace
+
+Result<std::vector<AutoSnapshot>> auto_snapshots(Context& ctx, uint64_t max_replay) {
+  TRY_ASSIGN(auto branches, ctx.store.branches());
+  std::vector<AutoSnapshot> out;
+  for (const auto& b : branches) {
+    if (b.state != BranchState::Running || !ctx.postgres.running_pid(instance_for(ctx, b))) continue;
+    AutoSnapshot a{b.full_name(), 0, std::nullopt, ""};
+    auto since = wal_since_snapshot(ctx, b);
+    if (!since) {
+      a.error = since.error().message;
+    } else {
+      a.wal_bytes = since->value_or(0);
+      if (!*since || **since >= max_replay) {
+        auto taken = create_snapshot(ctx, BranchRef{b.project, b.name}, timed_label("auto", ctx.clock.now_us()));
+        if (taken) a.taken = taken->snapshot;
+        else a.error = taken.error().message;
+      }
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
 }
 
 }  // namespace pgd

@@ -55,4 +55,21 @@ Result<std::vector<SnapshotRecord>> cleanup_snapshots(Context& ctx,
                                                       const std::optional<BranchRef>& branch,
                                                       int days, DryRun dry_run);
 
+// What `pgd snapshot auto` did for one running branch.
+struct AutoSnapshot {
+  std::string branch;        // "prod/main"
+  uint64_t wal_bytes = 0;    // WAL a PITR would replay from its newest snapshot (before this one)
+  std::optional<SnapshotRecord> taken;
+  std::string error;         // this branch failed; the others went on
+};
+inline constexpr uint64_t k_default_max_replay = 1ULL << 30;
+// For every running branch whose WAL since the start of its newest snapshot
+// (written, or on a following main replayed) reaches `max_replay` bytes: a
+// snapshot labelled auto-<yyyymmdd-hhmmss>, so that a PITR replays at most
+// about that much (plus what is written between two runs). Run it every few
+// minutes (the pgd-snapshots timer, or cron).
+Result<std::vector<AutoSnapshot>> auto_snapshots(Context& ctx, uint64_t max_replay);
+// "<prefix>-20261207-051000" for a time in microseconds (UTC).
+std::string timed_label(const std::string& prefix, int64_t now_us);
+
 }  // namespace pgd

@@ -157,13 +157,23 @@ pass "a primary with no WAL sender left: refused, nothing made"
 
 # --- PITR into production's past ----------------------------------------------
 declare -a AT COUNT
-for i in 0 1 2; do
-  host_sql shop "insert into orders(item) select 'pitr $i' from generate_series(1, 100)" >/dev/null
+moment() {  # I: 100 rows, then a target time and the primary's row count at it
+  host_sql shop "insert into orders(item) select 'pitr $1' from generate_series(1, 100)" >/dev/null
   sleep 1
-  AT[$i]=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
-  COUNT[$i]=$(host_sql shop "select count(*) from orders")
+  AT[$1]=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+  COUNT[$1]=$(host_sql shop "select count(*) from orders")
   sleep 1
-done
+}
+moment 0
+# Automatic snapshots keep replays short: main has had far more than 16 MB of
+# WAL (pgbench) since its base, so it gets one; at once again, it does not.
+wait_for 30 "main replaying moment 0" on_main shop/main shop "select count(*) = ${COUNT[0]} from orders"
+expect_exit 0 pgd snapshot auto --max-replay 16M --json
+assert_contains "$(jq -r '.branches[] | select(.branch == "shop/main") | .taken.label' <<<"$OUT")" "auto-" "an automatic snapshot of main"
+expect_exit 0 pgd snapshot auto --max-replay 16M --json
+assert_eq "$(jq -r '.branches[] | select(.branch == "shop/main") | .taken' <<<"$OUT")" null "no second one without new WAL"
+moment 1
+moment 2
 host_sql shop "insert into orders(item) values ('after the targets')" >/dev/null
 wait_for 30 "main replaying the last row" on_main shop/main shop "select count(*) = 1 from orders where item = 'after the targets'"
 for i in 0 1 2; do
@@ -172,7 +182,7 @@ for i in 0 1 2; do
   AS_OF=$(pgd branch get "shop/past$i" --json | jq -r .as_of)
   assert_eq "$(host_sql shop "select '$AS_OF'::timestamptz <= '${AT[$i]}'::timestamptz")" t "as_of $AS_OF at or before ${AT[$i]}"
 done
-pass "PITR on the following main: production at three moments, row for row"
+pass "PITR on the following main: production at three moments, row for row, from its base and from an automatic snapshot"
 
 # --- A full pool while following ---------------------------------------------
 # PostgreSQL reacts in one of two ways, depending on which write fails first: a

@@ -18,6 +18,9 @@ assert_eq "$("$T/prefix/bin/pgd" --version)" "$version" "installed binary"
 [ -s "$T/prefix/share/bash-completion/completions/pgd" ] || fail "make install: no bash completion"
 assert_eq "$(grep -m1 '^ExecStart=' "$T/prefix/lib/systemd/system/pgd.service")" \
   "ExecStart=$T/prefix/bin/pgd setup" "make install's boot unit names the installed pgd"
+assert_eq "$(grep -m1 '^ExecStart=' "$T/prefix/lib/systemd/system/pgd-snapshots.service")" \
+  "ExecStart=$T/prefix/bin/pgd snapshot auto --max-replay 1G" "make install's snapshot unit"
+[ -s "$T/prefix/lib/systemd/system/pgd-snapshots.timer" ] || fail "make install: no snapshot timer"
 pass "make install PREFIX=... installs pgd, pgd(1), the bash completion and the boot unit"
 
 (cd "$BUILD" && cpack -G DEB -B "$T/pkg" >/dev/null)
@@ -40,7 +43,12 @@ assert_eq "$(grep '^ExecStart=' "$unit" | tr '\n' ';')" \
 grep -q '^WantedBy=multi-user.target' "$unit" || fail "the boot unit is not wanted at boot"
 postinst=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./postinst)
 assert_contains "$postinst" "systemctl enable pgd.service" "the package enables its unit"
-pass "the package ships a boot unit and enables it where systemd runs"
+snap_unit=/usr/lib/systemd/system/pgd-snapshots.service
+assert_eq "$(grep '^ExecStart=' "$snap_unit" || true)" "ExecStart=/usr/bin/pgd snapshot auto --max-replay 1G" \
+  "the snapshot unit's command"
+grep -q '^OnUnitActiveSec=5min' /usr/lib/systemd/system/pgd-snapshots.timer || fail "no 5-minute snapshot timer"
+assert_contains "$postinst" "pgd-snapshots.timer" "the package enables the snapshot timer"
+pass "the package ships a boot unit and a snapshot timer, and enables them where systemd runs"
 
 setup_pool
 pgd project create pkg >/dev/null
@@ -67,7 +75,13 @@ assert_eq "$(pgd branch get pkg/dev --json | jq -r .status)" "running" "dev afte
 assert_eq "$(pgd branch get pkg/off --json | jq -r .status)" "stopped" "a stopped branch stays stopped"
 assert_eq "$(sql pkg/dev "SELECT v FROM t")" "42" "dev's data after the boot"
 pass "after a simulated reboot the unit's commands bring every running branch back"
+snap_cmd=$(grep '^ExecStart=' "$snap_unit" | sed 's/^ExecStart=//')
+# shellcheck disable=SC2086
+expect_exit 0 $snap_cmd --json
+assert_eq "$(jq -r '[.branches[].branch] | sort | join(",")' <<<"$OUT")" "pkg/dev,pkg/main" "the timer's run looks at every running branch"
+pass "the snapshot timer's command runs"
 
 dpkg -r pgd >/dev/null
 [ -e /usr/bin/pgd ] && fail "/usr/bin/pgd left after dpkg -r"
+[ -e /usr/lib/systemd/system/pgd-snapshots.timer ] && fail "the snapshot timer left after dpkg -r"
 pass "removing the package removes pgd"

@@ -146,3 +146,46 @@ TEST_F(Snapshots, ALabelOnSeveralBranchesMustBeGivenById) {
 
 }  // namespace
 }  // namespace pgd
+
+namespace pgd {
+namespace {
+
+class AutoSnapshots : public Snapshots {
+ protected:
+  // Where main's WAL is now; its base starts at 0/1000028.
+  void wal_at(const std::string& lsn) {
+    // Matched by the position query only (the clone's end query differs).
+    w.postgres.answers.insert(w.postgres.answers.begin(), {"END AS wal_position", {{lsn}}});
+  }
+};
+
+TEST_F(AutoSnapshots, NothingIsTakenBelowTheLimit) {
+  wal_at("0/5000000");  // 64 MiB past the base's start
+  auto r = auto_snapshots(*w.ctx, 1ULL << 30);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].branch, "prod/main");
+  EXPECT_EQ((*r)[0].wal_bytes, 0x5000000u - 0x1000028u);
+  EXPECT_FALSE((*r)[0].taken);
+  EXPECT_TRUE(of_kind(*w.store->snapshots("prod", "main"), SnapshotKind::Manual).empty());
+}
+
+TEST_F(AutoSnapshots, ABranchPastTheLimitGetsASnapshotLabelledWithItsTime) {
+  wal_at("1/0");  // 4 GiB on
+  auto r = auto_snapshots(*w.ctx, 1ULL << 30);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE((*r)[0].taken);
+  EXPECT_TRUE((*r)[0].taken->label->starts_with("auto-2026"));
+  EXPECT_EQ(of_kind(*w.store->snapshots("prod", "main"), SnapshotKind::Manual).size(), 1u);
+}
+
+TEST_F(AutoSnapshots, StoppedBranchesAreLeftAlone) {
+  wal_at("1/0");
+  ASSERT_TRUE(stop_branch(*w.ctx, w.store->branch("prod", "main")->value()));
+  auto r = auto_snapshots(*w.ctx, 1ULL << 30);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->empty());
+}
+
+}  // namespace
+}  // namespace pgd
