@@ -49,6 +49,13 @@ if [ -f "$imp" ]; then
   row "import no slower than the best by-hand method (issue 17)" "pgd $(secs "$p") vs $(secs "$best")" "$([ "$p" -le "$best" ] && echo true)"
   row "import verification under 10% of the total (issue 17)" "$v ms of $p ms ($(( v * 100 / (p > 0 ? p : 1) ))%)" "$([ $(( v * 10 )) -lt "$p" ] && echo true)"
 fi
+fol=$D/follow.json
+if [ -f "$fol" ]; then
+  f=$(j "$fol" .ready_follow_ms) p=$(j "$fol" .ready_plain_ms)
+  row "branch of a following main ready within 1.5x of an ordinary main's (issue 18)" \
+    "$f ms vs $p ms ($(awk -v a="$f" -v b="$p" 'BEGIN {printf "%.2fx", a / (b > 0 ? b : 1)}'))" \
+    "$([ $(( f * 10 )) -le $(( p * 15 )) ] && echo true)"
+fi
 # Each pgd figure against the ext4 run made just before it (runtime.sh pairs them).
 runtime_rows() {  # TARGET-LABEL SUFFIX
   local sel="[.[] | select(.target == \"$1: branch\")][0]" t et s es

@@ -124,18 +124,15 @@ Status clone_and_start(Context& ctx, Timings& t, const BranchRecord& source,
   BranchRecord at_volume = branch;
   at_volume.volume = volume;
   Instance in = instance_for(ctx, at_volume);
-  bool of_standby = is_following_main(ctx, source);
-  if (of_standby) {
-    auto recover = standby_clone_settings();
-    in.settings.insert(in.settings.end(), recover.begin(), recover.end());
-  }
   TRY(timed(ctx, t, subject, "configure", [&]() -> Status {
     TRY(prepare_archive(ctx, branch, FreshArchive::Yes));  // its WAL history starts here
-    return ctx.postgres.prepare_clone(in, of_standby ? Recovery::Yes : Recovery::No);
+    return ctx.postgres.prepare_clone(in, Recovery::No);
   }));
   TRY(op.step("configured"));
-  if (of_standby) return start_promoted_clone(ctx, t, at_volume, in, op);
-  return start_with_base(ctx, t, at_volume, in, points, op);
+  TRY(start_with_base(ctx, t, at_volume, in, points, op));
+  // A clone of a following main: the same crash recovery, then it is the project's.
+  if (is_following_main(ctx, source)) TRY(adopt_standby_clone(ctx, t, at_volume, in, points));
+  return {};
 }
 
 }  // namespace
@@ -314,22 +311,13 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
   op.finish_regardless();
   TRY(op.step("swapped"));
   for (const auto& s : snapshots) TRY(destroy_snapshot(ctx, s));
-  bool of_standby = is_following_main(ctx, parent);
-  Instance configured = in;
-  if (of_standby) {
-    auto recover = standby_clone_settings();
-    configured.settings.insert(configured.settings.end(), recover.begin(), recover.end());
-  }
   TRY(timed(ctx, out.timings, subject, "configure", [&]() -> Status {
     TRY(prepare_archive(ctx, branch, FreshArchive::Yes));
-    return ctx.postgres.prepare_clone(configured, of_standby ? Recovery::Yes : Recovery::No);
+    return ctx.postgres.prepare_clone(in, Recovery::No);
   }));
   TRY(op.step("configured"));
-  if (of_standby) {
-    TRY(start_promoted_clone(ctx, out.timings, branch, configured, op));
-  } else {
-    TRY(start_with_base(ctx, out.timings, branch, in, points, op));
-  }
+  TRY(start_with_base(ctx, out.timings, branch, in, points, op));
+  if (is_following_main(ctx, parent)) TRY(adopt_standby_clone(ctx, out.timings, branch, in, points));
   TRY(finish_created(ctx, branch, out, started));
   return out;
 }

@@ -132,21 +132,26 @@ Status record_cloned(Context& ctx, Operation& op, const std::string& target) {
 // at most 64 KiB behind, so the clone's crash recovery replays next to nothing
 // either way. Such a source is idle ('t'); skipping saves ~5 ms of an idle
 // branch's ~100 (a CHECKPOINT always writes a checkpoint record, fsyncs WAL and
-// pg_control). A standby ('s', a following main) has no insert position: its
+// pg_control). A standby (a following main) has no insert position: it is idle
+// when it replayed at most 64 KiB since its REDO point, else ('s') its
 // CHECKPOINT is a restartpoint, which moves the clone's replay start up to the
 // last checkpoint record it replayed.
 constexpr char k_idle_source_sql[] =
-    "SELECT redo_lsn, CASE WHEN pg_is_in_recovery() THEN 's' WHEN "
+    "SELECT redo_lsn, CASE WHEN pg_is_in_recovery() THEN CASE WHEN "
+    "pg_wal_lsn_diff(pg_last_wal_replay_lsn(), redo_lsn) <= 65536 THEN 't' ELSE 's' END WHEN "
     "pg_wal_lsn_diff(pg_current_wal_flush_lsn(), pg_current_wal_insert_lsn()) >= 0 AND "
     "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), redo_lsn) <= 65536 THEN 't' ELSE 'f' END "
     "FROM pg_control_checkpoint()";
 
 // Read after a clone: [0] bounds every commit it holds, [1] is at or past the
-// end of every WAL record in its pg_wal (a standby's: what it received).
+// end of every WAL record in its pg_wal (a standby's: what it received), [2]
+// on a standby the primary's last commit it had replayed (the clone holds it).
 constexpr char k_wal_end_sql[] =
     "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, "
     "CASE WHEN pg_is_in_recovery() THEN greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) "
-    "ELSE pg_current_wal_insert_lsn() END";
+    "ELSE pg_current_wal_insert_lsn() END, "
+    "CASE WHEN pg_is_in_recovery() THEN coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE "
+    "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '') ELSE '' END";
 
 // A clone of a running source, on one session: `prepare` (the "checkpoint"
 // phase) returns where the clone's replay starts; `finish` runs on the clone
@@ -183,8 +188,9 @@ Result<ClonePoints> clone_with_checkpoint(Context& ctx, Timings& t, const std::s
     return redo[0];
   };
   auto finish = [&](pg::Session& session, ClonePoints& points) -> Status {
-    TRY_ASSIGN(auto lsns, session.query_row(k_wal_end_sql, 2));
+    TRY_ASSIGN(auto lsns, session.query_row(k_wal_end_sql, 3));
     points.end_lsn = lsns[0];
+    points.replayed_commit = lsns[2];
     return drop_recycled_wal(ctx.files, ctx.storage.path(target), lsns[1]);
   };
   return clone_online(ctx, t, subject, source, target, access, op, checkpoint, finish);
@@ -208,7 +214,8 @@ Result<ClonePoints> clone_during_backup(Context& ctx, Timings& t, const std::str
     TRY(check_backup_wal(ctx.files, data_dir, label, points.end_lsn));
     TRY(write_backup_label(ctx.files, data_dir, label));
     // Read after pg_wal's second clone: past the end of every record it holds.
-    TRY_ASSIGN(auto insert, session.query_row(k_wal_end_sql, 2));
+    TRY_ASSIGN(auto insert, session.query_row(k_wal_end_sql, 3));
+    points.replayed_commit = insert[2];
     return drop_recycled_wal(ctx.files, data_dir, insert[1]);
   };
   return clone_online(ctx, t, subject, source, target, access, op, start, finish);

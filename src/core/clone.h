@@ -22,6 +22,9 @@ struct ClonePoints {
   // Known when the source was running:
   std::string redo_lsn;  // where replay in the clone starts
   std::string end_lsn;   // every commit the clone holds lies before it
+  // A standby source (a following main): the primary's last commit it had
+  // replayed when the clone was taken (ISO 8601 UTC); the clone holds it.
+  std::string replayed_commit;
 };
 
 // Clones `source`'s volume to `target` with `access`, recording the phases

@@ -177,41 +177,57 @@ Result<FollowStatus> follow_status(Context& ctx, const BranchRecord& main) {
   return st;
 }
 
-std::vector<std::pair<std::string, std::string>> standby_clone_settings() {
-  // No restore_command source: the clone's own pg_wal holds everything it
-  // needs ('/bin/false' fails for every file, so recovery reads pg_wal). No
-  // hot standby: postmaster.pid says "ready" only once it is promoted.
-  return {{"restore_command", "/bin/false"},
-          {"recovery_target_timeline", "latest"},
-          {"hot_standby", "off"}};
+namespace {
+
+// The project's password as a SCRAM verifier, computed once (4096 rounds of
+// HMAC cost milliseconds per branch) and kept beside the password, 0600.
+Result<std::string> project_verifier(Context& ctx, pg::Session& session, const std::string& project) {
+  std::string path = ctx.paths.verifier_file(project);
+  if (auto kept = ctx.files.read(path); kept && kept->starts_with("SCRAM-SHA-256$")) return *kept;
+  TRY_ASSIGN(std::string password, load_password(ctx.files, ctx.paths, project));
+  TRY_ASSIGN(std::string verifier, session.encrypt_password("postgres", password));
+  TRY(ctx.files.write_atomic(path, verifier, 0600));
+  return verifier;
 }
 
-Status record_as_of(Context& ctx, BranchRecord& branch, const Instance& in) {
-  TRY_ASSIGN(std::string password, load_password(ctx.files, ctx.paths, branch.project));
-  // Kept in memory until the server restarts: read right after the promotion.
-  const char* sql =
-      "SELECT coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', "
-      "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '')";
-  TRY_ASSIGN(auto rows, ctx.postgres.query(in, password, sql));
-  TRY_ASSIGN(auto row, pg::first_row(rows, 1, sql));
-  if (row[0].empty()) return {};  // no commit replayed (a primary idle since the base backup)
-  branch.as_of = row[0];
-  return ctx.store.set_branch_as_of(branch.project, branch.name, row[0]);
+// Gives the running, promoted copy of a primary the project's password, over
+// the private socket (peer: its roles' passwords are production's).
+Status set_project_password(Context& ctx, pg::Session& session, const std::string& project,
+                            const std::string& subject) {
+  TRY_ASSIGN(std::string verifier, project_verifier(ctx, session, project));
+  auto st = session.exec("ALTER ROLE postgres PASSWORD '" + verifier + "'");
+  if (!st) return fail(st.error().wrap(fmt::format("branch '{}': set the project's password", subject)));
+  return {};
 }
 
-Status start_promoted_clone(Context& ctx, Timings& t, BranchRecord& branch, const Instance& in,
-                            Operation& op) {
-  TRY(timed(ctx, t, branch.full_name(), "recover", [&] { return ctx.postgres.start(in); }));
-  TRY(op.step("recovered"));
-  TRY_ASSIGN(std::string password, load_password(ctx.files, ctx.paths, branch.project));
-  TRY(ctx.postgres.set_superuser_password(in, password));
-  TRY(record_as_of(ctx, branch, in));
-  // Promoted: the recovery settings are ignored from now on; drop them.
-  Instance own = instance_for(ctx, branch);
-  own.data_dir = in.data_dir;
-  TRY(ctx.postgres.configure(own));
-  TRY(take_running_base(ctx, t, branch, op));
-  return op.step("started");
+// The last commit a promoted copy replayed: kept in memory until the server
+// restarts, so read right after the promotion.
+constexpr char k_as_of_sql[] =
+    "SELECT coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '')";
+
+}  // namespace
+
+Status adopt_promoted_copy(Context& ctx, BranchRecord& branch, const Instance& in) {
+  TRY_ASSIGN(auto session, ctx.postgres.connect(in, ""));
+  TRY_ASSIGN(auto row, session->query_row(k_as_of_sql, 1));
+  if (!row[0].empty()) {  // empty: no commit replayed (a primary idle since the base backup)
+    branch.as_of = row[0];
+    TRY(ctx.store.set_branch_as_of(branch.project, branch.name, row[0]));
+  }
+  return set_project_password(ctx, *session, branch.project, branch.full_name());
+}
+
+Status adopt_standby_clone(Context& ctx, Timings& t, BranchRecord& branch, const Instance& in,
+                           const ClonePoints& points) {
+  return timed(ctx, t, branch.full_name(), "own", [&]() -> Status {
+    if (!points.replayed_commit.empty()) {
+      branch.as_of = points.replayed_commit;
+      TRY(ctx.store.set_branch_as_of(branch.project, branch.name, points.replayed_commit));
+    }
+    TRY_ASSIGN(auto session, ctx.postgres.connect(in, ""));
+    return set_project_password(ctx, *session, branch.project, branch.full_name());
+  });
 }
 
 Status promote_project(Context& ctx, const std::string& name) {
@@ -234,8 +250,7 @@ Status promote_project(Context& ctx, const std::string& name) {
                                                   main->full_name(), in.log_path));
   op.finish_regardless();  // promoted: the rest must follow
   TRY(op.step("promoted"));
-  TRY_ASSIGN(std::string password, load_password(ctx.files, ctx.paths, name));
-  TRY(ctx.postgres.set_superuser_password(in, password));
+  TRY(set_project_password(ctx, *session, name, main->full_name()));
   TRY(ctx.postgres.end_following(in));
   project.promoted_at = ctx.clock.now_iso8601();
   TRY(ctx.store.set_project_follow(project));

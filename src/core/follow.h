@@ -5,10 +5,15 @@
 // main is made by pg_basebackup (streamed WAL, SHA-256 manifest verified by
 // pg_verifybackup) and runs read-only, streaming, archiving what it receives
 // (archive_mode = always) into its own archive, so PITR reaches any moment of
-// production since the project was made. A branch of it is a clone promoted
-// on a timeline of its own after replaying every WAL record the clone holds;
-// it then gets the project's password (the replicated roles carry
-// production's). pgd's own sessions with a following main log in over the
+// production since the project was made. A branch of it is made as any
+// branch is: a clone (after a restartpoint) whose crash recovery replays every
+// WAL record it holds and which then runs writable, continuing the WAL of
+// production's timeline in its own archive (histories never meet: every
+// branch and main archive apart). Measured: promoting it onto a new timeline
+// instead cost ~50 ms more per branch, most of it PostgreSQL copying the last
+// WAL segment into the new timeline (docs/design.md). It then gets the
+// project's password (the replicated roles carry production's). A PITR branch
+// is recovered from main's archive and promoted, as for any project. pgd's own sessions with a following main log in over the
 // private socket with peer authentication (pg_hba.conf/pg_ident.conf written
 // by pgd); the replication password lives only in a 0600 file of the
 // Postgres user, named by passfile= in primary_conninfo.
@@ -19,6 +24,7 @@
 #include <string>
 
 #include "core/branches.h"
+#include "core/clone.h"
 #include "core/context.h"
 
 namespace pgd {
@@ -62,18 +68,19 @@ bool came_from_primary(Context& ctx, const std::string& project);
 // private socket) for a following main, else the project's.
 Result<std::string> session_password(Context& ctx, const BranchRecord& b);
 
-// Settings for a clone of a following main while it recovers: replay all the
-// WAL in its own pg_wal, then promote (config.h: no primary_conninfo).
-std::vector<std::pair<std::string, std::string>> standby_clone_settings();
-// Starts a clone configured with standby_clone_settings(), waits for its
-// promotion, gives it the project's password and its own settings, then takes
-// its base. REQUIRES: `in` is configured and stopped.
-Status start_promoted_clone(Context& ctx, Timings& t, BranchRecord& branch, const Instance& in,
-                            Operation& op);
+// Makes a just-promoted copy of a primary's data (`in`, running) the
+// project's: records in `branch` (and its record) the primary's last commit
+// it replayed (the moment of production it holds), and gives it the
+// project's password (a SCRAM verifier, over the private socket).
+Status adopt_promoted_copy(Context& ctx, BranchRecord& branch, const Instance& in);
 
-// Records in `branch` (and its record) the primary's last commit that the
-// just-promoted clone `in` replayed: the moment of production it holds.
-Status record_as_of(Context& ctx, BranchRecord& branch, const Instance& in);
+// After a clone of a following main started (crash recovery replays all
+// the WAL it holds, as for any branch): records the primary's last commit
+// main had replayed when it was cloned (from `points`; the clone holds it and
+// anything main had received but not yet replayed), and gives it the
+// project's password (the phase "own").
+Status adopt_standby_clone(Context& ctx, Timings& t, BranchRecord& branch, const Instance& in,
+                           const ClonePoints& points);
 
 // Drops the slot pgd made for the project on its primary, if any; used by
 // project delete and by the undo of a failed follow.

@@ -169,11 +169,8 @@ Result<BranchCreated> create_pitr_branch(Context& ctx, const BranchRef& target_r
     return fail(e);
   }
   TRY(op.step("recovered"));
-  if (came_from_primary(ctx, branch.project)) {  // its roles are production's: give it the project's password
-    TRY_ASSIGN(std::string password, load_password(ctx.files, ctx.paths, branch.project));
-    TRY(ctx.postgres.set_superuser_password(in, password));
-    TRY(record_as_of(ctx, branch, in));
-  }
+  // Its roles are production's: the project's password, and what it holds.
+  if (came_from_primary(ctx, branch.project)) TRY(adopt_promoted_copy(ctx, branch, in));
   // Promoted: recovery settings are ignored from now on; drop them from pgd.conf.
   TRY(ctx.postgres.configure(instance_for(ctx, branch)));
   // Its own recoverable window starts now, on its new timeline.

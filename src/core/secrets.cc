@@ -34,6 +34,7 @@ Result<std::string> load_password(os::Files& files, const Paths& paths, const st
 }
 
 Status remove_password(os::Files& files, const Paths& paths, const std::string& project) {
+  TRY(files.remove_file(paths.verifier_file(project)));
   return files.remove_file(paths.password_file(project));
 }
 

@@ -297,18 +297,6 @@ Status NativePostgres::end_following(const Instance& in) {
   return configure(in);
 }
 
-Status NativePostgres::set_superuser_password(const Instance& in, const std::string& password) {
-  pg::ConnectParams params;
-  params.host = in.socket_dir;
-  params.port = in.port;
-  auto conn = pg::Connection::open(params);
-  if (!conn) return fail(conn.error().wrap(fmt::format("branch '{}'", in.name)));
-  TRY_ASSIGN(std::string verifier, conn->encrypt_password("postgres", password));
-  auto st = conn->exec("ALTER ROLE postgres PASSWORD '" + verifier + "'");
-  if (!st) return fail(st.error().wrap(fmt::format("branch '{}': set the project's password", in.name)));
-  return {};
-}
-
 Status NativePostgres::make_server_dir(const std::string& path) {
   TRY(os::make_dirs(path, 0700));
   return os::change_owner(path, m_user.uid, m_user.gid);

@@ -35,7 +35,6 @@ class NativePostgres : public PostgresRunner {
   Status flush_to_disk(const Instance& instance) override;
   Status configure_standby(const Instance& instance, const pg::FollowSettings& follow) override;
   Status end_following(const Instance& instance) override;
-  Status set_superuser_password(const Instance& instance, const std::string& password) override;
 
  private:
   std::string bin(int version, const std::string& program) const;

@@ -97,10 +97,6 @@ class PostgresRunner {
   virtual Status configure_standby(const Instance& instance, const pg::FollowSettings& follow) = 0;
   // After a promotion: no pgd-follow.conf any more, pgd.conf rewritten.
   virtual Status end_following(const Instance& instance) = 0;
-  // Sets postgres's password on a running instance, logged in over the
-  // private socket (peer): a promoted copy of a primary gets the project's.
-  // The password reaches the server only as a SCRAM verifier.
-  virtual Status set_superuser_password(const Instance& instance, const std::string& password) = 0;
   // Makes everything written to the instance's data directory durable (one
   // syncfs): after a run with fsync off, such as an import's bulk load.
   virtual Status flush_to_disk(const Instance& instance) = 0;

@@ -65,6 +65,9 @@ class Session {
   virtual Status exec(const std::string& sql) = 0;
   // query() + first_row(): one row of at least `columns` values.
   Result<Row> query_row(const std::string& sql, size_t columns);
+  // `password` as a SCRAM-SHA-256 verifier for `user` (PQencryptPasswordConn),
+  // so no plaintext password reaches the server or its log.
+  virtual Result<std::string> encrypt_password(const std::string& user, const std::string& password) = 0;
 };
 
 class Connection : public Session {
@@ -81,9 +84,7 @@ class Connection : public Session {
   // database: host, port, user and TLS settings as libpq resolved them (from
   // a URI, a service file or PG* variables), usable by another OS user.
   std::string endpoint_conninfo() const;
-  // `password` as a SCRAM-SHA-256 verifier for `user` (PQencryptPasswordConn),
-  // so no plaintext password reaches the server or its log.
-  Result<std::string> encrypt_password(const std::string& user, const std::string& password);
+  Result<std::string> encrypt_password(const std::string& user, const std::string& password) override;
 
  private:
   struct Closer {

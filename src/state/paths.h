@@ -2,6 +2,7 @@
 //
 //   state.db                 SQLite: pool, projects, branches (0600)
 //   secrets/<project>.password   the project's superuser password (0600, dir 0700)
+//   secrets/<project>.scram      its SCRAM verifier, for copies of a primary (0600)
 //   logs/<project>/<branch>.log  server log of each branch
 //   run/<port>/              each branch's private Unix socket directory (0700)
 //   tmp/                     short-lived files (initdb's pwfile)
@@ -31,6 +32,10 @@ struct Paths {
   }
   std::string replication_passfile(const std::string& project) const {
     return replication_dir(project) + "/primary.pgpass";
+  }
+  // The SCRAM verifier of the project's password, for copies of a primary (0600).
+  std::string verifier_file(const std::string& project) const {
+    return secrets_dir() + "/" + project + ".scram";
   }
   std::string log_dir(const std::string& project) const { return home + "/logs/" + project; }
   std::string log_file(const std::string& project, const std::string& branch) const {

@@ -106,7 +106,15 @@ assert_eq "$(in_branch shop/dev shop "select pg_is_in_recovery()")" f "the branc
 assert_eq "$(on_main shop/main shop "select count(*) from orders where item = 'branch only'")" 0 "main untouched"
 AS_OF=$(pgd branch get shop/dev --json | jq -r .as_of)
 assert_eq "$(host_sql shop "select '$AS_OF'::timestamptz >= at from orders where item = 'streamed'")" t "as_of: the moment of production the branch holds ($AS_OF)"
-pass "a branch of the following main holds its state and is writable"
+sleep 1
+BEFORE_LATER=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
+sleep 1
+in_branch shop/dev shop "insert into orders(item) values ('branch later')"
+expect_exit 0 pgd branch create shop/devpast --from shop/dev --pitr "$BEFORE_LATER"
+assert_eq "$(in_branch shop/devpast shop "select string_agg(item, ',' order by item) from orders where item like 'branch %'")" \
+  "branch only" "PITR of a branch of the following main"
+expect_exit 0 pgd branch delete shop/devpast
+pass "a branch of the following main holds its state, is writable, and has its own history"
 
 # --- The replication password: only in its 0600 file ----------------------------
 PASSFILE=$PGD_HOME/replication/shop/primary.pgpass

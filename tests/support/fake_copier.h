@@ -78,6 +78,9 @@ class FakeCopier : public LogicalCopier {
       return pg::Rows{};
     }
     Status exec(const std::string&) override { return {}; }
+    Result<std::string> encrypt_password(const std::string&, const std::string&) override {
+      return fail("a source session encrypts no passwords");
+    }
 
    private:
     FakeCopier& m_c;

@@ -94,6 +94,10 @@ class FakePostgres : public PostgresRunner {
       m_pg.calls.push_back((sql == "CHECKPOINT" ? "checkpoint " : "exec " + sql + " ") + m_in.data_dir);
       return {};
     }
+    Result<std::string> encrypt_password(const std::string& user, const std::string&) override {
+      m_pg.calls.push_back("encrypt " + user);
+      return std::string("SCRAM-SHA-256$4096:fake");
+    }
 
    private:
     FakePostgres& m_pg;
@@ -176,10 +180,6 @@ class FakePostgres : public PostgresRunner {
     calls.push_back("end-following " + in.data_dir);
     return configure(in);
   }
-  Status set_superuser_password(const Instance& in, const std::string& password) override {
-    calls.push_back("password " + in.data_dir + (password.empty() ? " (empty)" : ""));
-    return {};
-  }
   Status create_certificates(const std::string& dir, const std::string&) override {
     calls.push_back("certificates " + dir);
     TRY(files->make_dirs(dir, 0755));
@@ -193,7 +193,7 @@ class FakePostgres : public PostgresRunner {
       // Is the source idle? Not by default: it is checkpointed.
       {"pg_wal_lsn_diff", {{"0/1000028", "f"}}},
       {"redo_lsn", {{"0/1000028"}}},
-      {"pg_current_wal_insert_lsn", {{"0/2000000", "0/2000100"}}},
+      {"pg_current_wal_insert_lsn", {{"0/2000000", "0/2000100", ""}}},
       {"pg_current_wal_lsn", {{"0/2000000"}}}};
 };
 

@@ -127,28 +127,35 @@ TEST_F(Follow, PgdsSessionsWithAFollowingMainUsePeerAuthentication) {
   EXPECT_EQ(*session_password(*w.ctx, main), "");
 }
 
-TEST_F(Follow, ABranchOfAFollowingMainReplaysItsOwnWalThenGetsTheProjectsPassword) {
+TEST_F(Follow, ABranchOfAFollowingMainIsMadeAsAnyBranchThenGetsTheProjectsPassword) {
   ASSERT_TRUE(follow());
   w.postgres.calls.clear();
+  // Read on main right after the clone: the last commit it had replayed.
   w.postgres.answers.insert(w.postgres.answers.begin(),
-                            {"pg_last_xact_replay_timestamp", {{"2026-12-07T10:00:00.123456Z"}}});
+                            {"pg_last_xact_replay_timestamp", {{"0/2000000", "0/2000100", "2026-12-07T10:00:00.123456Z"}}});
   auto r = create_branch(*w.ctx, BranchRef{"shop", "dev"}, std::nullopt);
   ASSERT_TRUE(r) << r.error().message;
-  // The moment of production it holds: the last commit it replayed.
   EXPECT_EQ(r->branch.as_of, "2026-12-07T10:00:00.123456Z");
   EXPECT_EQ(w.store->branch("shop", "dev")->value().as_of, "2026-12-07T10:00:00.123456Z");
   auto& calls = w.postgres.calls;
   auto at = [&](const std::string& c) { return std::find(calls.begin(), calls.end(), c) - calls.begin(); };
   long n = static_cast<long>(calls.size());
-  ASSERT_LT(at("recover /fake/shop/dev"), n);  // archive recovery, then promotion
-  ASSERT_LT(at("password /fake/shop/dev"), n);
-  EXPECT_LT(at("start /fake/shop/dev"), at("password /fake/shop/dev"));
-  const auto& first = w.postgres.started_with["/fake/shop/dev"].front();
-  EXPECT_NE(std::find(first.begin(), first.end(), std::pair<std::string, std::string>{"restore_command", "/bin/false"}),
-            first.end());
-  // Its base is taken once it runs as itself (promoted), like a PITR branch's.
+  // Crash recovery of the clone replays all it holds, as for any branch; no archive recovery.
+  EXPECT_EQ(at("recover /fake/shop/dev"), n);
+  ASSERT_LT(at("clone /fake/shop/dev"), n);
+  const std::string alter = "exec ALTER ROLE postgres PASSWORD 'SCRAM-SHA-256$4096:fake' /fake/shop/dev";
+  ASSERT_LT(at(alter), n);
+  EXPECT_LT(at("start /fake/shop/dev"), at(alter));
+  // The verifier is computed once per project and kept 0600 beside its password.
+  EXPECT_EQ(w.files.files[w.ctx->paths.verifier_file("shop")].content, "SCRAM-SHA-256$4096:fake");
+  EXPECT_EQ(w.files.files[w.ctx->paths.verifier_file("shop")].mode, 0600u);
+  ASSERT_TRUE(create_branch(*w.ctx, BranchRef{"shop", "qa"}, std::nullopt));
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), "encrypt postgres"), 1);
+  // Its base is taken before its first start, as for any branch.
   EXPECT_EQ(w.store->snapshots("shop", "dev")->size(), 1u);
   EXPECT_FALSE(is_following_main(*w.ctx, r->branch));
+  auto phases = r->timings;
+  EXPECT_TRUE(std::any_of(phases.begin(), phases.end(), [](const auto& p) { return p.first == "own"; }));
 }
 
 TEST_F(Follow, PromoteEndsFollowingDropsTheSlotAndSetsTheProjectsPassword) {
@@ -156,7 +163,7 @@ TEST_F(Follow, PromoteEndsFollowingDropsTheSlotAndSetsTheProjectsPassword) {
   w.postgres.answers.insert(w.postgres.answers.begin(), {"pg_promote", {{"t"}}});
   auto st = promote_project(*w.ctx, "shop");
   ASSERT_TRUE(st) << st.error().message;
-  EXPECT_TRUE(called(w.postgres.calls, "password /fake/shop/main"));
+  EXPECT_TRUE(called(w.postgres.calls, "exec ALTER ROLE postgres PASSWORD 'SCRAM-SHA-256$4096:fake' /fake/shop/main"));
   EXPECT_TRUE(called(w.postgres.calls, "end-following /fake/shop/main"));
   EXPECT_TRUE(repl.slots.empty());
   auto project = w.store->project("shop")->value();
