@@ -112,9 +112,8 @@ std::vector<std::pair<std::string, std::string>> recovery_minima(
 
 std::string render_standby_postgresql_conf(const std::vector<std::pair<std::string, std::string>>& minima) {
   std::string conf =
-      "# Written by pgd for a main that follows a primary. The primary's own\n"
-      "# postgresql.conf and postgresql.auto.conf, if it had them in its data\n"
-      "# directory, are kept beside this file as *.primary for reference.\n"
+      "# Written by pgd for a main that follows a primary (the primary's own\n"
+      "# configuration files are not copied: they may name its addresses).\n"
       "# Replaying the primary's WAL needs at least the primary's values of:\n";
   for (const auto& [key, value] : minima) conf += fmt::format("{} = {}\n", key, value);
   conf += fmt::format("\n{}\ninclude_if_exists = '{}'\n", k_include_line, k_follow_conf_file);

@@ -263,21 +263,12 @@ Result<std::set<std::string>> NativePostgres::available_extensions(int pg_versio
 
 Status NativePostgres::flush_to_disk(const Instance& in) { return os::sync_filesystem(in.data_dir); }
 
-namespace {
-
-// Keeps the primary's copy of a configuration file as <name>.primary.
-Status set_aside(const std::string& data_dir, const std::string& name) {
-  std::string path = data_dir + "/" + name;
-  if (!os::exists(path)) return {};
-  return os::rename_path(path, path + ".primary");
-}
-
-}  // namespace
-
 Status NativePostgres::configure_standby(const Instance& in, const pg::FollowSettings& follow) {
   TRY_ASSIGN(auto control, control_data(in));
+  // The primary's own files go: they may name its addresses, hold a
+  // primary_conninfo of its own past, or settings this host cannot run.
   for (const char* name : {"postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf"})
-    TRY(set_aside(in.data_dir, name));
+    TRY(os::remove_file(in.data_dir + "/" + name));
   std::vector<std::string> users{m_user.name};
   if (auto me = os::current_user().name; me != m_user.name) users.push_back(me);
   auto write = [&](const std::string& name, const std::string& content) {

@@ -91,7 +91,8 @@ class PostgresRunner {
   // Makes a base backup of a primary (pg_basebackup's copy, in data_dir) this
   // instance's, as a standby that follows the primary: pgd's own
   // postgresql.conf (the recovery minima read from its pg_control),
-  // pg_hba.conf and pg_ident.conf (the primary's kept as *.primary),
+  // pg_hba.conf and pg_ident.conf (the primary's removed, with its
+  // postgresql.auto.conf: they may name its addresses or settings of its own),
   // pgd-follow.conf, pgd.conf and standby.signal (config.h says why).
   // REQUIRES: the instance is not running.
   virtual Status configure_standby(const Instance& instance, const pg::FollowSettings& follow) = 0;

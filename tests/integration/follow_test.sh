@@ -125,6 +125,8 @@ LEAKS=$(grep -rl --exclude=primary.pgpass -e "$REPL_PASSWORD" "$PGD_HOME" "$T/pg
 assert_contains "$(grep primary_conninfo "$MNT/shop/main/pgd-follow.conf")" "passfile=" "primary_conninfo names the passfile"
 [ ! -e "$MNT/shop/dev/pgd-follow.conf" ] || fail "a branch kept the primary's address"
 [[ "$(grep -rs primary_conninfo "$MNT/shop/dev/"*.conf || true)" == "" ]] || fail "a branch kept primary_conninfo"
+ADDR_IN=$(grep -rls --exclude-dir=base --exclude-dir=global --exclude-dir=pg_wal -e "$HOST_ADDR" "$MNT/shop/dev" || true)
+[ -z "$ADDR_IN" ] || fail "a branch holds the primary's address in: $ADDR_IN"
 pass "the replication password is only in a 0600 file of the Postgres user; branches carry no primary_conninfo"
 
 # --- Branches under load: each consistent --------------------------------------
