@@ -334,6 +334,9 @@ Result<Imported> refresh_project(Context& ctx, LogicalCopier& copier, const std:
   auto started = std::chrono::steady_clock::now();
   TRY(validate_name("project", name));
   TRY_ASSIGN(ProjectRecord project, require_project(ctx, name));
+  if (project.following())
+    return fail(ErrorKind::Usage, fmt::format("project '{}' follows its primary: main is always fresh, "
+                                              "and a branch of it holds production as it is now", name));
   if (!project.source)
     return fail(ErrorKind::Usage, fmt::format("project '{}' was not imported, so it has no source to "
                                               "refresh from (see pgd project create --from)", name));

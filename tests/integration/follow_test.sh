@@ -97,6 +97,8 @@ J=$(pgd status --json)
 assert_eq "$(jq -r '.projects[0].branches[0].following.receiver' <<<"$J")" streaming "status: streaming"
 jq -e '.projects[0].branches[0].following.lag_bytes | numbers' <<<"$J" >/dev/null || fail "status: no lag in bytes: $J"
 assert_contains "$(pgd status)" "following: streaming" "status table"
+expect_exit 2 pgd project refresh shop
+assert_contains "$ERR" "follows its primary" "refresh of a following project"
 pass "status shows main following, with its lag"
 
 expect_exit 0 pgd branch create shop/dev
