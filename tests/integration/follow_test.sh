@@ -89,6 +89,7 @@ assert_contains "$OUT" "shop/main follows $PRIMARY" "the summary"
 assert_eq "$(slots)" "pgd_shop" "the slot pgd made on the primary"
 assert_eq "$(on_main shop/main shop "select count(*) from orders")" 1000 "rows on main"
 assert_eq "$(on_main shop/main shop "select pg_is_in_recovery()")" t "main is a standby"
+assert_eq "$(on_main shop/main shop "show listen_addresses")" 127.0.0.1 "main listens on localhost only"
 as_app shop "insert into orders(item) values ('streamed')"
 wait_for 2 "a row committed on the primary on main" on_main shop/main shop "select count(*) = 1 from orders where item = 'streamed'"
 pass "main follows: a committed row is on it within 2 s"
@@ -244,15 +245,28 @@ expect_exit 1 pgd project promote shop
 assert_contains "$ERR" "does not follow a primary" "promote twice"
 pass "promote: main writable, slot dropped, branches and history kept"
 
-# --- kill -9 during the base backup ----------------------------------------------
-PGPASSWORD=$REPL_PASSWORD "$PGD" project create big --follow "$PRIMARY" --slot pgd_big >"$T/big.log" 2>&1 &
-BIG=$!
-for _ in $(seq 1 500); do
-  BB=$(pgrep -P "$BIG" -x pg_basebackup || true)
-  [ -n "$BB" ] && break
-  sleep 0.01
-done
-[ -n "$BB" ] || fail "no pg_basebackup seen: $(cat "$T/big.log")"
+# --- Ctrl-C and kill -9 during the base backup ------------------------------------
+# "$PGD" itself, not the pgd function: $! must be pgd's pid.
+start_big() {  # sets BIG (pgd) and BB (its pg_basebackup)
+  PGPASSWORD=$REPL_PASSWORD "$PGD" project create big --follow "$PRIMARY" --slot pgd_big >"$T/big.log" 2>&1 &
+  BIG=$!
+  BB=
+  for _ in $(seq 1 500); do
+    BB=$(pgrep -P "$BIG" -x pg_basebackup || true)
+    [ -n "$BB" ] && break
+    sleep 0.01
+  done
+  [ -n "$BB" ] || fail "no pg_basebackup seen: $(cat "$T/big.log")"
+}
+start_big
+kill -INT "$BIG"
+set +e; wait "$BIG"; rc=$?; set -e
+assert_eq "$rc" 130 "exit code of a follow interrupted by Ctrl-C ($(cat "$T/big.log"))"
+process_gone "$BB" || fail "pg_basebackup outlived an interrupted pgd"
+assert_eq "$(slots)" "" "the slot made before Ctrl-C is dropped"
+nothing_left 1 "Ctrl-C during the base backup"
+pass "Ctrl-C during the base backup: exit 130, the slot dropped, nothing left"
+start_big
 [[ "$(ps -o args= -p "$BB")" != *"$REPL_PASSWORD"* ]] || fail "the password is on pg_basebackup's command line"
 kill -9 "$BIG"
 wait "$BIG" 2>/dev/null || true
