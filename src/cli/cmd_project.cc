@@ -218,7 +218,7 @@ void add_project_commands(CLI::App& app, Invocation& inv) {
                      "service=NAME; the password comes from PGPASSWORD, ~/.pgpass, the service or a prompt");
   auto import_flags = [&](CLI::App* cmd) {
     cmd->add_option("--connect-timeout", o->connect_timeout_s,
-                    "seconds to wait for the source (default 10)");
+                    "seconds to wait for the source or the primary (default 10)");
     cmd->add_option("--jobs", o->jobs, "tables copied and indexes built at once (default 2)");
   };
   create->add_option("--follow", o->follow,
