@@ -203,6 +203,10 @@ pass "PITR on the following main: production at three moments, row for row, from
 # off), a failed new segment file ends only the WAL receiver (main stays up,
 # not receiving). Either way doctor names it and its cause, and main catches up
 # once there is room.
+# Only main is under test here: the other branches stop first (a full pool
+# stops a branch that writes, which disk_full_test covers), and start after.
+OTHERS=$(pgd branch list shop --json | jq -r '.[] | select(.branch != "main") | .name')
+for b in $OTHERS; do pgd stop "$b" >/dev/null; done
 dd if=/dev/zero of="$MNT/filler" bs=1M >/dev/null 2>&1 || true  # until ENOSPC
 sync
 host_sql shop "insert into orders(item) select 'while full ' || g from generate_series(1, 20000) g" >/dev/null
@@ -225,6 +229,7 @@ sync
 expect_exit 0 pgd doctor --fix
 wait_for 60 "main catching up once space is free" on_main shop/main shop "select count(*) = 20000 from orders where item like 'while full %'"
 expect_exit 0 pgd doctor
+for b in $OTHERS; do pgd start "$b" >/dev/null; done
 pass "a full pool while following: doctor names it; once there is room, doctor --fix and main catches up"
 
 # --- Promote ------------------------------------------------------------------
