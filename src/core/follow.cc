@@ -16,8 +16,6 @@
 namespace pgd {
 namespace {
 
-bool needs_password(const Error& e) { return e.message.find("no password supplied") != std::string::npos; }
-
 Status check_slot_name(const std::string& slot) {
   bool ok = !slot.empty() && slot.size() <= 63 &&
             std::all_of(slot.begin(), slot.end(), [](char c) {
@@ -38,13 +36,13 @@ Result<Replication*> replication(Context& ctx) {
 Result<PrimaryInfo> identify(Context& ctx, Primary& p, const FollowOptions& o) {
   TRY_ASSIGN(Replication * repl, replication(ctx));
   auto info = repl->identify(p);
-  if (!info && needs_password(info.error()) && o.ask_password) {
+  if (!info && pg::needs_password(info.error()) && o.ask_password) {
     if (auto password = o.ask_password()) {
       p.password = *password;
       info = repl->identify(p);
     }
   }
-  if (!info && needs_password(info.error()))
+  if (!info && pg::needs_password(info.error()))
     return fail(info.error().message +
                 "; the primary wants a password: set PGPASSWORD, add it to ~/.pgpass (mode 0600) or a "
                 "service's passfile, or run pgd on a terminal to be asked");
@@ -206,25 +204,27 @@ constexpr char k_as_of_sql[] =
     "SELECT coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', "
     "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '')";
 
+// Records the primary's last commit `branch` holds; "" (no commit replayed:
+// a primary idle since the base backup) records nothing.
+Status record_as_of(Context& ctx, BranchRecord& branch, const std::string& as_of) {
+  if (as_of.empty()) return {};
+  branch.as_of = as_of;
+  return ctx.store.set_branch_as_of(branch.project, branch.name, as_of);
+}
+
 }  // namespace
 
 Status adopt_promoted_copy(Context& ctx, BranchRecord& branch, const Instance& in) {
   TRY_ASSIGN(auto session, ctx.postgres.connect(in, ""));
   TRY_ASSIGN(auto row, session->query_row(k_as_of_sql, 1));
-  if (!row[0].empty()) {  // empty: no commit replayed (a primary idle since the base backup)
-    branch.as_of = row[0];
-    TRY(ctx.store.set_branch_as_of(branch.project, branch.name, row[0]));
-  }
+  TRY(record_as_of(ctx, branch, row[0]));
   return set_project_password(ctx, *session, branch.project, branch.full_name());
 }
 
 Status adopt_standby_clone(Context& ctx, Timings& t, BranchRecord& branch, const Instance& in,
                            const ClonePoints& points) {
   return timed(ctx, t, branch.full_name(), "own", [&]() -> Status {
-    if (!points.replayed_commit.empty()) {
-      branch.as_of = points.replayed_commit;
-      TRY(ctx.store.set_branch_as_of(branch.project, branch.name, points.replayed_commit));
-    }
+    TRY(record_as_of(ctx, branch, points.replayed_commit));
     TRY_ASSIGN(auto session, ctx.postgres.connect(in, ""));
     return set_project_password(ctx, *session, branch.project, branch.full_name());
   });

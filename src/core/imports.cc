@@ -32,20 +32,17 @@ struct OpenSource {
   pg::Catalog before;  // lists and sizes; sequence values as the copy began
 };
 
-bool needs_password(const Error& e) {
-  return e.message.find("no password supplied") != std::string::npos;
-}
 
 Result<std::unique_ptr<pg::Session>> connect_source(LogicalCopier& copier, Endpoint& endpoint,
                                                     const ImportOptions& o) {
   auto session = copier.connect(endpoint, o.connect_timeout_s);
-  if (!session && needs_password(session.error()) && o.ask_password) {
+  if (!session && pg::needs_password(session.error()) && o.ask_password) {
     if (auto password = o.ask_password()) {
       endpoint.password = *password;
       session = copier.connect(endpoint, o.connect_timeout_s);
     }
   }
-  if (!session && needs_password(session.error()))
+  if (!session && pg::needs_password(session.error()))
     return fail(session.error().message +
                 "; the source wants a password: set PGPASSWORD, add it to ~/.pgpass (mode 0600) "
                 "or a service's passfile, or run pgd on a terminal to be asked");

@@ -277,8 +277,7 @@ Status NativePostgres::configure_standby(const Instance& in, const pg::FollowSet
   TRY(write("postgresql.conf", pg::render_standby_postgresql_conf(pg::recovery_minima(control))));
   TRY(write("pg_hba.conf", pg::render_standby_hba()));
   TRY(write("pg_ident.conf", pg::render_standby_ident(users)));
-  TRY(write(pg::k_follow_conf_file, pg::render_follow_conf(follow)));
-  TRY(prepare_clone(in, Recovery::No));  // pgd.conf; drops the follow file: write it again
+  TRY(prepare_clone(in, Recovery::No));  // pgd.conf (and it drops any follow file)
   TRY(write(pg::k_follow_conf_file, pg::render_follow_conf(follow)));
   return write("standby.signal", "");
 }

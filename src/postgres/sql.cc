@@ -57,6 +57,8 @@ pg_conn* connect_remote(const ConnectParams& p) {
 
 }  // namespace
 
+bool needs_password(const Error& e) { return e.message.find("no password supplied") != std::string::npos; }
+
 ConninfoCheck check_conninfo(const std::string& conninfo) {
   ConninfoCheck out;
   char* err = nullptr;

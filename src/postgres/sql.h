@@ -28,6 +28,10 @@ struct ConnectParams {
   std::string label;
 };
 
+// Whether a connection failed because the server wants a password that
+// libpq found nowhere (then a prompt may help).
+bool needs_password(const Error& e);
+
 // Whether libpq can parse `conninfo`, and whether it carries a password.
 struct ConninfoCheck {
   std::string error;       // empty: well-formed
