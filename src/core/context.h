@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +46,9 @@ struct Context {
   // The replication protocol, for projects that follow a primary; may be null
   // (then such work fails with a clear error).
   Replication* replication = nullptr;
+  // Whether `pgd serve` answers the branches' published ports, so that a
+  // server started now listens on its private port behind it; empty: never.
+  std::function<bool()> daemon_serving;
   // What went wrong without failing the command (an undo or a cleanup that
   // failed); cli/ prints each as "pgd: warning: ...".
   std::vector<std::string> warnings;

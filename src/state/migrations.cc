@@ -67,6 +67,16 @@ ALTER TABLE projects ADD COLUMN slot_owned INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE projects ADD COLUMN promoted_at TEXT;
 ALTER TABLE branches ADD COLUMN as_of TEXT;
 )sql",
+    // What `pgd serve` carries out: expiry, idle stop, protection, schedules.
+    R"sql(
+ALTER TABLE branches ADD COLUMN expires_at TEXT;
+ALTER TABLE branches ADD COLUMN idle_stop_s INTEGER;
+ALTER TABLE branches ADD COLUMN protected INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE projects ADD COLUMN idle_stop_s INTEGER;
+ALTER TABLE projects ADD COLUMN snapshot_every_s INTEGER;
+ALTER TABLE projects ADD COLUMN keep_snapshots_s INTEGER;
+ALTER TABLE projects ADD COLUMN keep_wal_s INTEGER;
+)sql",
 };
 
 }  // namespace

@@ -35,12 +35,20 @@ struct ProjectRecord {
   bool slot_owned = false;
   std::optional<std::string> promoted_at;
 
+  // What `pgd serve` does for the project (seconds; none when unset). Idle
+  // stop applies to its branches other than main; 0 means never.
+  std::optional<int64_t> idle_stop_s;
+  std::optional<int64_t> snapshot_every_s;
+  std::optional<int64_t> keep_snapshots_s;
+  std::optional<int64_t> keep_wal_s;
+
   bool following() const { return primary.has_value() && !promoted_at.has_value(); }
 };
 
 // The state a branch should be in. Live state (is the postmaster up?) is asked
 // of the runner; `pgd start --all` restores every branch recorded as Running.
-enum class BranchState { Creating, Running, Stopped };
+// Sleeping: stopped by `pgd serve` for idleness; the next connection wakes it.
+enum class BranchState { Creating, Running, Stopped, Sleeping };
 std::string to_string(BranchState state);
 std::optional<BranchState> parse_branch_state(const std::string& text);
 
@@ -56,6 +64,12 @@ struct BranchRecord {
   // A branch recovered from a primary's WAL (of a following main, or PITR of
   // one): the primary's last commit it holds, ISO 8601 UTC.
   std::optional<std::string> as_of;
+  // Housekeeping by `pgd serve`: deleted after this moment (ISO 8601 UTC);
+  // stopped after this many seconds without a client (0: never; none: the
+  // project's default). A protected branch refuses delete and reset.
+  std::optional<std::string> expires_at;
+  std::optional<int64_t> idle_stop_s;
+  bool is_protected = false;
 
   std::string full_name() const { return project + "/" + name; }
 };

@@ -5,6 +5,8 @@
 //   secrets/<project>.scram      its SCRAM verifier, for copies of a primary (0600)
 //   logs/<project>/<branch>.log  server log of each branch
 //   run/<port>/              each branch's private Unix socket directory (0700)
+//   run/serve.sock           `pgd serve`'s control socket (0600)
+//   locks/serve.lock         held by the running `pgd serve` (flock)
 //   tmp/                     short-lived files (initdb's pwfile)
 //   wal/<project>/<branch>/  each branch's WAL archive (0700, owned by the Postgres user)
 //   bin/pgd-archive-wal      the archive command script (0755)
@@ -42,6 +44,8 @@ struct Paths {
     return log_dir(project) + "/" + branch + ".log";
   }
   std::string socket_dir(int port) const { return home + "/run/" + std::to_string(port); }
+  std::string serve_socket() const { return home + "/run/serve.sock"; }
+  std::string serve_lock() const { return home + "/locks/serve.lock"; }
   std::string tmp_dir() const { return home + "/tmp"; }
   std::string default_mount() const { return home + "/pool"; }
   std::string wal_root() const { return home + "/wal"; }

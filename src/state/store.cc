@@ -39,6 +39,11 @@ class Stmt {
     sqlite3_bind_null(m_s, i);
     return *this;
   }
+  Stmt& bind(int i, const std::optional<int64_t>& v) {
+    if (v) return bind(i, *v);
+    sqlite3_bind_null(m_s, i);
+    return *this;
+  }
   int step() {
     if (!m_s) return m_prepare_rc == SQLITE_OK ? SQLITE_MISUSE : m_prepare_rc;
     return sqlite3_step(m_s);
@@ -52,6 +57,10 @@ class Stmt {
     return text(col);
   }
   int64_t integer(int col) const { return sqlite3_column_int64(m_s, col); }
+  std::optional<int64_t> opt_integer(int col) const {
+    if (sqlite3_column_type(m_s, col) == SQLITE_NULL) return std::nullopt;
+    return integer(col);
+  }
 
  private:
   sqlite3_stmt* m_s = nullptr;
@@ -67,7 +76,7 @@ bool is_duplicate(sqlite3* db, int rc) {
 
 const char* k_project_columns =
     "name, pg_version, created_at, database, source, copied_at, primary_source, slot, slot_owned, "
-    "promoted_at";
+    "promoted_at, idle_stop_s, snapshot_every_s, keep_snapshots_s, keep_wal_s";
 
 ProjectRecord read_project(const Stmt& s) {
   ProjectRecord p{s.text(0), static_cast<int>(s.integer(1)), s.text(2), s.text(3),
@@ -76,11 +85,16 @@ ProjectRecord read_project(const Stmt& s) {
   p.slot = s.opt_text(7);
   p.slot_owned = s.integer(8) != 0;
   p.promoted_at = s.opt_text(9);
+  p.idle_stop_s = s.opt_integer(10);
+  p.snapshot_every_s = s.opt_integer(11);
+  p.keep_snapshots_s = s.opt_integer(12);
+  p.keep_wal_s = s.opt_integer(13);
   return p;
 }
 
 const char* k_branch_columns =
-    "project, name, parent, port, state, volume, created_at, pg_version, as_of";
+    "project, name, parent, port, state, volume, created_at, pg_version, as_of, expires_at, "
+    "idle_stop_s, protected";
 
 BranchRecord read_branch(const Stmt& s) {
   BranchRecord b;
@@ -93,6 +107,9 @@ BranchRecord read_branch(const Stmt& s) {
   b.created_at = s.text(6);
   b.pg_version = static_cast<int>(s.integer(7));
   b.as_of = s.opt_text(8);
+  b.expires_at = s.opt_text(9);
+  b.idle_stop_s = s.opt_integer(10);
+  b.is_protected = s.integer(11) != 0;
   return b;
 }
 
@@ -103,6 +120,7 @@ std::string to_string(BranchState state) {
     case BranchState::Creating: return "creating";
     case BranchState::Running: return "running";
     case BranchState::Stopped: return "stopped";
+    case BranchState::Sleeping: return "sleeping";
   }
   return "unknown";
 }
@@ -111,6 +129,7 @@ std::optional<BranchState> parse_branch_state(const std::string& text) {
   if (text == "creating") return BranchState::Creating;
   if (text == "running") return BranchState::Running;
   if (text == "stopped") return BranchState::Stopped;
+  if (text == "sleeping") return BranchState::Sleeping;
   return std::nullopt;
 }
 
@@ -237,11 +256,12 @@ Result<int> Store::allocate_port(const PortProbe& port_free) {
 }
 
 Status Store::insert_branch(const BranchRecord& b) {
-  Stmt s(m_db, fmt::format("INSERT INTO branches ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  Stmt s(m_db, fmt::format("INSERT INTO branches ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            k_branch_columns));
   s.bind(1, b.project).bind(2, b.name).bind(3, b.parent).bind(4, b.port);
   s.bind(5, to_string(b.state)).bind(6, b.volume).bind(7, b.created_at).bind(8, b.pg_version);
-  s.bind(9, b.as_of);
+  s.bind(9, b.as_of).bind(10, b.expires_at).bind(11, b.idle_stop_s);
+  s.bind(12, int64_t{b.is_protected ? 1 : 0});
   int rc = s.step();
   if (is_duplicate(m_db, rc))
     return fail(ErrorKind::Conflict, fmt::format("branch '{}' already exists", b.full_name()));
@@ -358,6 +378,24 @@ Status Store::set_branch_as_of(const std::string& project, const std::string& na
   Stmt s(m_db, "UPDATE branches SET as_of = ? WHERE project = ? AND name = ?");
   s.bind(1, as_of).bind(2, project).bind(3, name);
   if (s.step() != SQLITE_DONE) return fail(error("update branch " + project + "/" + name));
+  return {};
+}
+
+Status Store::set_branch_housekeeping(const BranchRecord& b) {
+  Stmt s(m_db, "UPDATE branches SET expires_at = ?, idle_stop_s = ?, protected = ? "
+               "WHERE project = ? AND name = ?");
+  s.bind(1, b.expires_at).bind(2, b.idle_stop_s).bind(3, int64_t{b.is_protected ? 1 : 0});
+  s.bind(4, b.project).bind(5, b.name);
+  if (s.step() != SQLITE_DONE) return fail(error("update branch " + b.full_name()));
+  return {};
+}
+
+Status Store::set_project_policies(const ProjectRecord& p) {
+  Stmt s(m_db, "UPDATE projects SET idle_stop_s = ?, snapshot_every_s = ?, keep_snapshots_s = ?, "
+               "keep_wal_s = ? WHERE name = ?");
+  s.bind(1, p.idle_stop_s).bind(2, p.snapshot_every_s).bind(3, p.keep_snapshots_s);
+  s.bind(4, p.keep_wal_s).bind(5, p.name);
+  if (s.step() != SQLITE_DONE) return fail(error("update project " + p.name));
   return {};
 }
 

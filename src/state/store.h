@@ -56,6 +56,10 @@ class Store {
   Result<std::vector<BranchRecord>> branches(const std::optional<std::string>& project = {});
   Status set_branch_state(const std::string& project, const std::string& name, BranchState state);
   Status set_branch_as_of(const std::string& project, const std::string& name, const std::string& as_of);
+  // The branch's expiry, idle stop and protection, as in `b`.
+  Status set_branch_housekeeping(const BranchRecord& b);
+  // The project's idle stop and schedules, as in `p`.
+  Status set_project_policies(const ProjectRecord& p);
   Status delete_branch(const std::string& project, const std::string& name);
 
   // Conflict when the branch already has a snapshot with this label.

@@ -19,3 +19,17 @@ TEST(PickPort, SkipsPortsInUseByOtherProgramsAndFailsWhenFull) {
 
 }  // namespace
 }  // namespace pgd
+
+namespace pgd {
+namespace {
+
+TEST(PickPort, SkipsAPortWhosePrivateTwinIsTaken) {
+  // `pgd serve` moves a branch's server to its private port; a port whose twin
+  // another program holds would fail its first wake.
+  auto twin_busy = [](int p) { return p != private_port(25432); };
+  EXPECT_EQ(pick_port({}, twin_busy), 25433);
+  EXPECT_EQ(private_port(k_first_port), k_last_port + 1);
+}
+
+}  // namespace
+}  // namespace pgd
