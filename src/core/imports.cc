@@ -118,7 +118,7 @@ std::vector<std::pair<std::string, std::string>> bulk_load_settings() {
 
 std::string local_conninfo(const Instance& in, const std::string& dbname) {
   return fmt::format("host=127.0.0.1 port={} user=postgres dbname={} sslmode=disable "
-                     "gssencmode=disable", in.port, pg::conninfo_quote(dbname));
+                     "gssencmode=disable", in.start_port(), pg::conninfo_quote(dbname));
 }
 
 // Live progress of the data phase: tables started (from pg_restore's lines)
@@ -357,6 +357,7 @@ Result<Imported> refresh_project(Context& ctx, LogicalCopier& copier, const std:
   tmp.name = subject + " (refresh)";
   tmp.data_dir = ctx.storage.path(fresh);
   TRY_ASSIGN(tmp.port, ctx.store.allocate_port(ctx.port_free));
+  tmp.listen_port = 0;  // a server of this command only: no daemon answers its port
   tmp.socket_dir = ctx.paths.socket_dir(tmp.port);
   tmp.log_path = in.log_path + ".refresh";
   ScopeGuard drop_fresh([&] {

@@ -64,6 +64,16 @@ std::optional<int64_t> postmaster_start_time(const std::string& content) {
   return t;
 }
 
+std::optional<int> postmaster_port(const std::string& content) {
+  std::istringstream in(content);
+  std::string line;
+  for (int i = 0; i < 4; ++i)
+    if (!std::getline(in, line)) return std::nullopt;
+  auto port = parse_number<int>(line);
+  if (!port || *port <= 0 || *port > 65535) return std::nullopt;
+  return port;
+}
+
 bool postmaster_ready(const std::string& content) {
   std::istringstream in(content);
   std::string line;

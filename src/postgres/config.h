@@ -42,6 +42,8 @@ std::optional<pid_t> postmaster_pid_for(const std::string& content, const std::s
 // Whether postmaster.pid says the server accepts connections: its 8th line is
 // the status, "ready" padded with spaces (PG 10+). Before that: "starting".
 bool postmaster_ready(const std::string& content);
+// Line 4 of postmaster.pid: the port the postmaster listens on.
+std::optional<int> postmaster_port(const std::string& content);
 // Line 3 of postmaster.pid: the postmaster's start time in Unix seconds.
 std::optional<int64_t> postmaster_start_time(const std::string& content);
 

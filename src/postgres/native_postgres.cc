@@ -130,8 +130,11 @@ Result<pid_t> NativePostgres::start(const Instance& in, const std::function<void
   TRY(os::make_dirs(in.socket_dir, 0700));
   TRY(os::change_owner(in.socket_dir, m_user.uid, m_user.gid));
   TRY(os::make_dirs(fs::path(in.log_path).parent_path().string(), 0700));
-  auto pid = os::spawn_detached({bin(in.pg_version, "postgres"), "-D", in.data_dir},
-                                {m_user, in.data_dir}, in.log_path);
+  std::vector<std::string> argv{bin(in.pg_version, "postgres"), "-D", in.data_dir};
+  // Behind `pgd serve` the server listens on its private port; the command
+  // line outranks pgd.conf and ALTER SYSTEM alike.
+  if (in.start_port() != in.port) argv.insert(argv.end(), {"-p", std::to_string(in.start_port())});
+  auto pid = os::spawn_detached(argv, {m_user, in.data_dir}, in.log_path);
   if (!pid) return fail(pid.error().wrap(fmt::format("branch '{}': start postgres", in.name)));
   if (on_spawned) on_spawned();
   TRY(wait_ready(in, *pid, on_wait));
@@ -204,6 +207,12 @@ std::optional<pid_t> NativePostgres::running_pid(const Instance& in) {
   return pid;
 }
 
+std::optional<int> NativePostgres::listening_port(const Instance& in) {
+  if (!running_pid(in)) return std::nullopt;
+  auto content = os::read_file(in.data_dir + "/postmaster.pid");
+  return content ? pg::postmaster_port(*content) : std::nullopt;
+}
+
 std::optional<int64_t> NativePostgres::started_at(const Instance& in) {
   if (!running_pid(in)) return std::nullopt;
   auto content = os::read_file(in.data_dir + "/postmaster.pid");
@@ -214,7 +223,9 @@ Result<std::unique_ptr<pg::Session>> NativePostgres::connect(const Instance& in,
                                                              const std::string& password,
                                                              const std::string& dbname) {
   pg::ConnectParams params;
-  params.port = in.port;
+  // Wherever it listens now: a server started before `pgd serve` (or after it
+  // stopped) is on its published port, one started behind it on its private one.
+  params.port = listening_port(in).value_or(in.start_port());
   params.password = password;
   if (password.empty()) params.host = in.socket_dir;  // peer authentication
   params.dbname = dbname;

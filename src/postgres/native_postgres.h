@@ -23,6 +23,7 @@ class NativePostgres : public PostgresRunner {
   Status stop(const Instance& instance, StopMode mode = StopMode::Fast) override;
   std::optional<pid_t> running_pid(const Instance& instance) override;
   std::optional<int64_t> started_at(const Instance& instance) override;
+  std::optional<int> listening_port(const Instance& instance) override;
   Result<std::unique_ptr<pg::Session>> connect(const Instance& instance,
                                                const std::string& password,
                                                const std::string& dbname = "postgres") override;

@@ -30,11 +30,16 @@ struct Instance {
   std::string name;        // "prod/dev": for messages and cluster_name
   std::string data_dir;
   int pg_version = 0;
-  int port = 0;
+  int port = 0;            // published: in its URI, service entry and pgd.conf
+  // Where the server is to listen when not on `port` (while `pgd serve`
+  // answers the published port: state/port_allocator.h); 0: on `port`.
+  int listen_port = 0;
   std::string socket_dir;  // private, per branch
   std::string log_path;
   // More pgd.conf settings (WAL archiving, recovery targets), in order.
   std::vector<std::pair<std::string, std::string>> settings;
+
+  int start_port() const { return listen_port ? listen_port : port; }
 };
 
 enum class Recovery { No, Yes };  // Yes: start in archive recovery (recovery.signal)
@@ -64,6 +69,9 @@ class PostgresRunner {
   virtual Status stop(const Instance& instance, StopMode mode = StopMode::Fast) = 0;
   // The postmaster's pid when it is running on this data directory.
   virtual std::optional<pid_t> running_pid(const Instance& instance) = 0;
+  // The port the running postmaster listens on (its published port, or its
+  // private one behind `pgd serve`); nullopt when it is not running.
+  virtual std::optional<int> listening_port(const Instance& instance) = 0;
   // When the running postmaster started (Unix seconds), for uptime.
   virtual std::optional<int64_t> started_at(const Instance& instance) = 0;
   // A superuser session on a running instance, for work that spans several

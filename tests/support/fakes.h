@@ -133,8 +133,14 @@ class FakePostgres : public PostgresRunner {
     if (in.data_dir == fail_start_of) return fail(fmt::format("branch '{}': postgres exited during start-up; log {}:", in.name, in.log_path));
     if (on_spawned) on_spawned();
     running.insert(in.data_dir);
+    listening[in.data_dir] = in.start_port();
     started_with[in.data_dir].push_back(settings[in.data_dir]);
     return 4242;
+  }
+  std::map<std::string, int> listening;  // data dir -> the port it was started on
+  std::optional<int> listening_port(const Instance& in) override {
+    if (!running.count(in.data_dir)) return std::nullopt;
+    return listening[in.data_dir];
   }
   Status stop(const Instance& in, StopMode = StopMode::Fast) override {
     calls.push_back("stop " + in.data_dir);
