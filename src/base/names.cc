@@ -79,6 +79,28 @@ Result<uint64_t> parse_size(const std::string& text) {
   return n << shift;
 }
 
+Result<int64_t> parse_duration_s(const std::string& text) {
+  auto bad = [&] {
+    return fail(ErrorKind::Usage,
+                fmt::format("invalid duration '{}': use a number with s, m, h, d or w, e.g. 30m or 3d",
+                            printable(text)));
+  };
+  if (text.size() < 2) return bad();
+  auto n = parse_number<int64_t>(std::string_view(text).substr(0, text.size() - 1));
+  int64_t unit = 0;
+  switch (text.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    case 'w': unit = 7 * 86400; break;
+    default: return bad();
+  }
+  // At most ten years: anything longer is a typo, and the product stays far from overflow.
+  if (!n || *n <= 0 || *n > 10 * 366 * 86400 / unit) return bad();
+  return *n * unit;
+}
+
 std::string format_bytes(uint64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(bytes);

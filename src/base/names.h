@@ -30,5 +30,7 @@ Result<uint64_t> parse_size(const std::string& text);
 
 // 1536 -> "1.5 KiB"
 std::string format_bytes(uint64_t bytes);
+// "45s", "5m", "1h", "3d", "2w" -> seconds (more than 0). Usage error otherwise.
+Result<int64_t> parse_duration_s(const std::string& text);
 
 }  // namespace pgd

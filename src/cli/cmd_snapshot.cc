@@ -101,7 +101,7 @@ Status run_cleanup(const SnapshotOptions& o, Env& env, const Output& out) {
     TRY_ASSIGN(ref, parse_branch_ref(o.ref));
   }
   TRY_ASSIGN(Context * ctx, env.context());
-  TRY_ASSIGN(auto old, cleanup_snapshots(*ctx, ref, o.days, o.dry_run ? DryRun::Yes : DryRun::No));
+  TRY_ASSIGN(auto old, cleanup_snapshots(*ctx, ref, int64_t{o.days} * 86400, o.dry_run ? DryRun::Yes : DryRun::No));
   nlohmann::json j = nlohmann::json::array();
   std::vector<std::vector<std::string>> rows;
   for (const auto& s : old) {

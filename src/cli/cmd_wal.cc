@@ -77,7 +77,7 @@ Status run_cleanup(const WalOptions& o, Env& env, const Output& out) {
   TRY_ASSIGN(BranchRef ref, parse_branch_ref(o.ref));
   TRY_ASSIGN(Context * ctx, env.context());
   TRY_ASSIGN(BranchRecord b, require_branch(*ctx, ref));
-  TRY_ASSIGN(WalCleanup c, wal_cleanup(*ctx, b, o.days, o.dry_run ? DryRun::Yes : DryRun::No));
+  TRY_ASSIGN(WalCleanup c, wal_cleanup(*ctx, b, int64_t{o.days} * 86400, o.dry_run ? DryRun::Yes : DryRun::No));
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : c.removed) files.push_back(f.name);
   out.document({{"branch", ref.full()},

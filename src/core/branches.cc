@@ -5,12 +5,14 @@
 #include "base/scope_guard.h"
 #include "core/clone.h"
 #include "core/follow.h"
+#include "core/housekeeping.h"
 #include "core/operation.h"
 #include "core/projects.h"
 #include "core/secrets.h"
 #include "core/snapshots.h"
 #include "core/tls.h"
 #include "core/wal_ops.h"
+#include "state/port_allocator.h"
 
 namespace pgd {
 
@@ -31,6 +33,7 @@ Instance instance_for(const Context& ctx, const BranchRecord& b) {
                   ctx.storage.path(b.volume),
                   b.pg_version,
                   b.port,
+                  ctx.daemon_serving && ctx.daemon_serving() ? private_port(b.port) : 0,
                   ctx.paths.socket_dir(b.port),
                   ctx.paths.log_file(b.project, b.name),
                   with_tls(archive_settings(ctx.paths, b), ctx.files, ctx.paths, b.project)};
@@ -55,6 +58,7 @@ std::string to_string(LiveStatus status) {
     case LiveStatus::Stopped: return "stopped";
     case LiveStatus::Failed: return "failed";
     case LiveStatus::Creating: return "creating";
+    case LiveStatus::Sleeping: return "sleeping";
   }
   return "unknown";
 }
@@ -63,6 +67,7 @@ LiveStatus live_status(Context& ctx, const BranchRecord& b) {
   if (b.state == BranchState::Creating) return LiveStatus::Creating;
   bool up = ctx.postgres.running_pid(instance_for(ctx, b)).has_value();
   if (up) return LiveStatus::Running;
+  if (b.state == BranchState::Sleeping) return LiveStatus::Sleeping;
   return b.state == BranchState::Running ? LiveStatus::Failed : LiveStatus::Stopped;
 }
 
@@ -237,8 +242,10 @@ Status delete_branch(Context& ctx, const BranchRef& ref, Force force) {
                 fmt::format("branch '{}' is the project's main branch; to delete it, delete the "
                             "project: pgd project delete {} --force",
                             ref.full(), ref.project));
+  TRY(require_unprotected(branch, "delete"));
   TRY_ASSIGN(auto all, ctx.store.branches(ref.project));
   auto children = descendants(all, branch.name);
+  for (const auto& c : children) TRY(require_unprotected(c, "delete of " + ref.full() + " and its branches"));
   if (!children.empty() && force == Force::No) {
     std::string names;
     for (const auto& c : children) names += (names.empty() ? "" : ", ") + c.full_name();
@@ -266,6 +273,7 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
     return fail(ErrorKind::Conflict,
                 fmt::format("branch '{}' is the main branch and has no parent to reset from",
                             ref.full()));
+  TRY(require_unprotected(branch, "reset"));
   TRY_ASSIGN(BranchRecord parent, require_branch(ctx, BranchRef{ref.project, *branch.parent}));
   TRY_ASSIGN(auto snapshots, ctx.store.snapshots(branch.project, branch.name));
   auto taken = std::count_if(snapshots.begin(), snapshots.end(),

@@ -15,7 +15,8 @@ namespace pgd {
 enum class Force { No, Yes };
 
 // What users see as a branch's status: the recorded intent checked against the process.
-enum class LiveStatus { Running, Stopped, Failed, Creating };
+// Sleeping: stopped by `pgd serve` for idleness; a connection wakes it.
+enum class LiveStatus { Running, Stopped, Failed, Creating, Sleeping };
 std::string to_string(LiveStatus status);
 LiveStatus live_status(Context& ctx, const BranchRecord& branch);
 

@@ -4,6 +4,7 @@
 
 #include "base/scope_guard.h"
 #include "core/follow.h"
+#include "core/housekeeping.h"
 #include "core/operation.h"
 #include "core/secrets.h"
 #include "core/snapshots.h"
@@ -117,6 +118,7 @@ Status delete_project(Context& ctx, const std::string& name, Force force) {
   TRY_ASSIGN(Operation op, Operation::begin(ctx, "project.delete", name, name));
   TRY(require_project(ctx, name));
   TRY_ASSIGN(auto all, ctx.store.branches(name));
+  for (const auto& b : all) TRY(require_unprotected(b, "delete of project " + name));
   if (all.size() > 1 && force == Force::No)
     return fail(ErrorKind::Conflict,
                 fmt::format("project '{}' has {} branches besides main; use --force to delete "

@@ -180,7 +180,7 @@ bool has_newer_kept(const std::vector<SnapshotRecord>& all, const SnapshotRecord
 
 Result<std::vector<SnapshotRecord>> cleanup_snapshots(Context& ctx,
                                                       const std::optional<BranchRef>& branch,
-                                                      int days, DryRun dry_run) {
+                                                      int64_t max_age_s, DryRun dry_run) {
   std::vector<SnapshotRecord> candidates;
   if (branch) {
     TRY(require_branch(ctx, *branch));
@@ -188,7 +188,7 @@ Result<std::vector<SnapshotRecord>> cleanup_snapshots(Context& ctx,
   } else {
     TRY_ASSIGN(candidates, ctx.store.snapshots());
   }
-  int64_t cutoff = ctx.clock.now_us() - int64_t(days) * 86400 * 1'000'000;
+  int64_t cutoff = ctx.clock.now_us() - max_age_s * 1'000'000;
   std::vector<SnapshotRecord> old;
   for (const auto& s : candidates) {
     if (s.created_us >= cutoff) continue;

@@ -48,12 +48,12 @@ Result<SnapshotRecord> take_running_base(Context& ctx, Timings& timings,
 // and those after it. A refresh gives main a new cluster and a new WAL
 // history; the snapshots before it hold the old one and are used whole.
 std::vector<SnapshotRecord> replayable(const std::vector<SnapshotRecord>& snapshots);
-// Snapshots older than `days` of one branch (or all branches); deleted unless
+// Snapshots older than `max_age_s` seconds of one branch (or all branches); deleted unless
 // DryRun. A base goes only when a newer snapshot of its branch stays, so the
 // recoverable window moves forward but never vanishes.
 Result<std::vector<SnapshotRecord>> cleanup_snapshots(Context& ctx,
                                                       const std::optional<BranchRef>& branch,
-                                                      int days, DryRun dry_run);
+                                                      int64_t max_age_s, DryRun dry_run);
 
 // What `pgd snapshot auto` did for one running branch.
 struct AutoSnapshot {

@@ -84,7 +84,8 @@ Result<WalInfo> wal_info(Context& ctx, const BranchRecord& b) {
   return info;
 }
 
-Result<WalCleanup> wal_cleanup(Context& ctx, const BranchRecord& b, int days, DryRun dry_run) {
+Result<WalCleanup> wal_cleanup(Context& ctx, const BranchRecord& b, int64_t max_age_s,
+                               DryRun dry_run) {
   WalCleanup out;
   std::string dir = ctx.paths.wal_dir(b.project, b.name);
   TRY_ASSIGN(auto files, archived_files(ctx, dir));
@@ -95,7 +96,7 @@ Result<WalCleanup> wal_cleanup(Context& ctx, const BranchRecord& b, int days, Dr
     else keep_from = 0;  // unreadable: keep everything it might need
     out.kept_for_snapshot = snaps.front().id;
   }
-  int64_t cutoff_s = ctx.clock.now_us() / 1'000'000 - int64_t(days) * 86400;
+  int64_t cutoff_s = ctx.clock.now_us() / 1'000'000 - max_age_s;
   out.removed = wal::removable_files(files, keep_from, cutoff_s);
   for (const auto& f : out.removed) {
     out.bytes += f.bytes;

@@ -46,8 +46,9 @@ struct WalCleanup {
   uint64_t bytes = 0;
   std::optional<std::string> kept_for_snapshot;  // id of the oldest snapshot protected
 };
-// Deletes archived segments older than `days` that no retained snapshot needs.
-Result<WalCleanup> wal_cleanup(Context& ctx, const BranchRecord& branch, int days, DryRun dry_run);
+// Deletes archived segments older than `max_age_s` seconds that no retained snapshot needs.
+Result<WalCleanup> wal_cleanup(Context& ctx, const BranchRecord& branch, int64_t max_age_s,
+                               DryRun dry_run);
 
 // Makes a running branch's archive cover every commit made until now: commits
 // an empty transaction (a commit record later than any target up to now, which

@@ -76,11 +76,11 @@ TEST_F(Snapshots, CleanupDeletesOnlyOlderOnes) {
   ASSERT_TRUE(take("old"));
   w.clock.m_now += 10LL * 86400 * 1'000'000;
   ASSERT_TRUE(take("new"));
-  auto dry = cleanup_snapshots(*w.ctx, std::nullopt, 7, DryRun::Yes);
+  auto dry = cleanup_snapshots(*w.ctx, std::nullopt, 7 * 86400, DryRun::Yes);
   ASSERT_TRUE(dry);
   ASSERT_EQ(dry->size(), 2u);  // "old" and main's base: "new" now starts the window
   EXPECT_EQ(w.store->snapshots()->size(), 3u);
-  auto removed = cleanup_snapshots(*w.ctx, std::nullopt, 7, DryRun::No);
+  auto removed = cleanup_snapshots(*w.ctx, std::nullopt, 7 * 86400, DryRun::No);
   ASSERT_TRUE(removed);
   ASSERT_EQ(removed->size(), 2u);
   EXPECT_EQ((*removed)[0].kind, SnapshotKind::Base);
@@ -93,7 +93,7 @@ TEST_F(Snapshots, CleanupDeletesOnlyOlderOnes) {
 
 TEST_F(Snapshots, CleanupKeepsABaseThatStillStartsTheWindow) {
   w.clock.m_now += 10LL * 86400 * 1'000'000;
-  auto removed = cleanup_snapshots(*w.ctx, std::nullopt, 7, DryRun::No);
+  auto removed = cleanup_snapshots(*w.ctx, std::nullopt, 7 * 86400, DryRun::No);
   ASSERT_TRUE(removed);
   EXPECT_TRUE(removed->empty());
   EXPECT_EQ(of_kind(*w.store->snapshots(), SnapshotKind::Base).size(), 1u);

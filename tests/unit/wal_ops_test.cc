@@ -65,12 +65,12 @@ TEST_F(WalOps, CleanupKeepsWhatTheOldestSnapshotNeeds) {
   archive("000000010000000000000001", now_s - 30 * 86400);  // the snapshot's REDO segment
   archive("000000010000000000000002", now_s - 30 * 86400);
   ASSERT_TRUE(create_snapshot(*w.ctx, BranchRef{"prod", "main"}, std::nullopt));  // REDO 0/1000028
-  auto dry = wal_cleanup(*w.ctx, main, 7, DryRun::Yes);
+  auto dry = wal_cleanup(*w.ctx, main, 7 * 86400, DryRun::Yes);
   ASSERT_TRUE(dry);
   ASSERT_EQ(dry->removed.size(), 1u);
   EXPECT_EQ(dry->removed[0].name, "000000010000000000000000");
   EXPECT_TRUE(w.files.exists(dir + "/000000010000000000000000"));
-  ASSERT_TRUE(wal_cleanup(*w.ctx, main, 7, DryRun::No));
+  ASSERT_TRUE(wal_cleanup(*w.ctx, main, 7 * 86400, DryRun::No));
   EXPECT_FALSE(w.files.exists(dir + "/000000010000000000000000"));
   EXPECT_TRUE(w.files.exists(dir + "/000000010000000000000001"));
 }
