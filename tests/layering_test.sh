@@ -9,7 +9,8 @@ declare -A below=(
   [base]="" [os]="base" [storage]="os base" [postgres]="os base" [state]="os base"
   [wal]="base" [clients]="os base"
   [core]="storage postgres state wal clients os base"
-  [cli]="core storage postgres state wal clients os base")
+  [serve]="core storage postgres state wal clients os base"
+  [cli]="serve core storage postgres state wal clients os base")
 failures=0 checks=0
 for layer in "${!below[@]}"; do
   for other in "${!below[@]}"; do

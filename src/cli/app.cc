@@ -41,6 +41,7 @@ int run_command(int argc, char** argv) {
   add_wal_commands(app, inv);
   add_lifecycle_commands(app, inv);
   add_doctor_command(app, inv);
+  add_serve_command(app, inv);
   add_meta_commands(app, inv);
   try {
     app.parse(argc, argv);

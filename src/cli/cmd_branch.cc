@@ -8,6 +8,7 @@
 #include "core/pitr.h"
 #include "core/projects.h"
 #include "core/follow.h"
+#include "core/housekeeping.h"
 #include "core/secrets.h"
 #include "os/process.h"
 
@@ -15,7 +16,7 @@ namespace pgd::cli {
 namespace {
 
 struct BranchOptions {
-  std::string ref, from, project, pitr;
+  std::string ref, from, project, pitr, ttl;
   bool force = false;
   std::vector<std::string> psql_args;  // pgd connect P/B -- ARGS
 };
@@ -26,9 +27,16 @@ Status run_create(const BranchOptions& o, Env& env, const Output& out) {
   if (!o.from.empty()) {
     TRY_ASSIGN(from, parse_branch_ref(o.from));
   }
+  std::optional<int64_t> ttl_s;
+  if (!o.ttl.empty()) {
+    TRY_ASSIGN(ttl_s, parse_duration_setting("--ttl", o.ttl, "none"));
+  }
   TRY_ASSIGN(Context * ctx, env.context());
   if (!o.pitr.empty()) {
     TRY_ASSIGN(BranchCreated created, create_pitr_branch(*ctx, target, from, o.pitr));
+    if (ttl_s) {
+      TRY_ASSIGN(created.branch, change_branch(*ctx, target, BranchChange{ttl_s, {}, {}}));
+    }
     print_created(out, *ctx,
                   fmt::format("Recovered {}/{} as of '{}' into branch {}", target.project,
                               *created.branch.parent, o.pitr, target.full()),
@@ -36,6 +44,9 @@ Status run_create(const BranchOptions& o, Env& env, const Output& out) {
     return {};
   }
   TRY_ASSIGN(BranchCreated created, create_branch(*ctx, target, from));
+  if (ttl_s) {
+    TRY_ASSIGN(created.branch, change_branch(*ctx, target, BranchChange{ttl_s, {}, {}}));
+  }
   print_created(out, *ctx,
                 fmt::format("Created branch {} from {}/{}", target.full(), target.project,
                             *created.branch.parent),
@@ -170,6 +181,7 @@ void add_branch_commands(CLI::App& app, Invocation& inv) {
   create->add_option("--pitr", o->pitr,
                      "recover the source as of a time (2025-10-07T14:30:00Z, \"2 hours ago\", -30m), "
                      "an LSN (0/3000060) or a snapshot label");
+  create->add_option("--ttl", o->ttl, "delete it this long after creation (30m, 3d), by pgd serve");
 
   auto* list = add_leaf(group, inv, o, "list", "List branches of all projects, or of one", run_list);
   list->add_option("project", o->project, "only this project");
@@ -186,6 +198,8 @@ void add_branch_commands(CLI::App& app, Invocation& inv) {
   add_branch_arg(reset, o->ref)->required();
   reset->alias("sync");
   reset->add_flag("--force", o->force, "also when the branch has snapshots (they are deleted)");
+
+  add_branch_set_command(group, inv);
 
   add_branch_arg(add_leaf(group, inv, o, "password",
                           "Print the branch's password for user postgres", run_password),

@@ -27,28 +27,35 @@ std::string following_note(const nlohmann::json& f) {
   return note;
 }
 
-std::vector<std::string> status_row(const Output& out, const std::string& label, const nlohmann::json& b) {
+std::vector<std::string> status_row(const Output& out, const std::string& label, const nlohmann::json& b,
+                                    int64_t now_us) {
   auto uptime = b["uptime_s"].is_number() ? format_duration(b["uptime_s"].get<int64_t>()) : "-";
   auto size = b.contains("size_bytes") && b["size_bytes"].is_number()
                   ? format_bytes(b["size_bytes"].get<uint64_t>())
                   : "-";
   std::string status = out.status(b["status"]);
   if (b.contains("following")) status += following_note(b["following"]);
+  if (b["protected"].get<bool>()) status += ", protected";
+  if (b["expires_at"].is_string()) {
+    auto at = parse_iso8601_us(b["expires_at"].get<std::string>());
+    int64_t left = at ? (*at - now_us) / 1'000'000 : 0;
+    status += left > 0 ? ", expires in " + format_duration(left) : ", expired";
+  }
   return {label, status, std::to_string(b["port"].get<int>()), uptime, size, b["created_at"]};
 }
 
 // Appends `parent`'s children (depth-first) as tree rows: ├─ for all but the last.
 void add_tree_rows(const Output& out, const std::vector<nlohmann::json>& branches,
                    const std::string& parent, const std::string& indent,
-                   std::vector<std::vector<std::string>>& rows) {
+                   std::vector<std::vector<std::string>>& rows, int64_t now_us) {
   std::vector<const nlohmann::json*> children;
   for (const auto& b : branches)
     if (!b["parent"].is_null() && b["parent"] == parent) children.push_back(&b);
   for (size_t i = 0; i < children.size(); ++i) {
     const auto& b = *children[i];
     bool last = i + 1 == children.size();
-    rows.push_back(status_row(out, indent + (last ? "└─ " : "├─ ") + b["branch"].get<std::string>(), b));
-    add_tree_rows(out, branches, b["name"], indent + (last ? "   " : "│  "), rows);
+    rows.push_back(status_row(out, indent + (last ? "└─ " : "├─ ") + b["branch"].get<std::string>(), b, now_us));
+    add_tree_rows(out, branches, b["name"], indent + (last ? "   " : "│  "), rows, now_us);
   }
 }
 
@@ -92,13 +99,17 @@ Status run_status(const StatusOptions& o, Env& env, const Output& out) {
   TRY_ASSIGN(Context * ctx, env.context());
   nlohmann::json pj = pool_json(env.host(), pool);
   TRY_ASSIGN(nlohmann::json projects, projects_json(*ctx, !o.no_size));
-  out.document({{"pool", pj}, {"projects", projects}});
+  bool serving = ctx->daemon_serving();
+  out.document({{"pool", pj}, {"serve", {{"running", serving}}}, {"projects", projects}});
+  int64_t now = ctx->clock.now_us();
   if (out.json()) return {};
   std::string usage = pj.contains("size_bytes")
                           ? fmt::format("size {}, used {}, free {}", format_bytes(pj["size_bytes"]),
                                         format_bytes(pj["used_bytes"]), format_bytes(pj["free_bytes"]))
                           : "not mounted";
   out.line(fmt::format("Pool: {} at {} ({})", pool.kind, pool.mount_point, usage));
+  out.line(serving ? "pgd serve: running (sleeping branches wake on connect)"
+                   : "pgd serve: not running (branches listen on their ports; sleeping ones need pgd start)");
   std::vector<std::vector<std::string>> rows;
   for (const auto& p : projects) {
     std::vector<nlohmann::json> bj(p["branches"].begin(), p["branches"].end());
@@ -106,8 +117,8 @@ Status run_status(const StatusOptions& o, Env& env, const Output& out) {
       if (!b["parent"].is_null()) continue;
       rows.push_back({fmt::format("{} (PostgreSQL {})", p["name"].get<std::string>(),
                                   p["pg_version"].get<int>()), "", "", "", "", ""});
-      rows.push_back(status_row(out, "└─ " + b["branch"].get<std::string>(), b));
-      add_tree_rows(out, bj, b["name"], "   ", rows);
+      rows.push_back(status_row(out, "└─ " + b["branch"].get<std::string>(), b, now));
+      add_tree_rows(out, bj, b["name"], "   ", rows, now);
     }
   }
   if (rows.empty()) {

@@ -35,6 +35,7 @@ nlohmann::json project_json(Context& ctx, const ProjectRecord& p) {
           {"source", optional_text(p.source)}, {"copied_at", optional_text(p.copied_at)},
           {"primary", optional_text(p.primary)}, {"slot", optional_text(p.slot)},
           {"following", p.following()}, {"promoted_at", optional_text(p.promoted_at)},
+          {"policies", policies_json(p)},
           {"branch_count", branches.size()}, {"branches", branches}};
 }
 
@@ -241,6 +242,8 @@ void add_project_commands(CLI::App& app, Invocation& inv) {
   add_leaf(group, inv, o, "promote",
            "Stop following the primary: main becomes writable, keeping its branches and history", run_promote)
       ->add_option("name", o->name, "project name")->required();
+
+  add_project_set_command(group, inv);
 
   auto* del = add_leaf(group, inv, o, "delete", "Delete a project with all its branches", run_delete);
   del->add_option("name", o->name, "project name")->required();

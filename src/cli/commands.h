@@ -48,5 +48,11 @@ void add_doctor_command(CLI::App& app, Invocation& inv);
 void add_snapshot_commands(CLI::App& app, Invocation& inv);
 void add_wal_commands(CLI::App& app, Invocation& inv);
 void add_meta_commands(CLI::App& app, Invocation& inv);  // completion, man, __complete
+void add_serve_command(CLI::App& app, Invocation& inv);
+void add_branch_set_command(CLI::App* branch_group, Invocation& inv);
+void add_project_set_command(CLI::App* project_group, Invocation& inv);
+// A duration (30m, 3d) or `off_word` (none, never); a Usage error naming `option` otherwise.
+Result<std::optional<int64_t>> parse_duration_setting(const std::string& option, const std::string& text,
+                                                      const std::string& off_word);
 
 }  // namespace pgd::cli

@@ -9,6 +9,7 @@
 #include "os/fs.h"
 #include "os/net.h"
 #include "postgres/native_postgres.h"
+#include "serve/daemon.h"
 
 namespace pgd::cli {
 
@@ -51,7 +52,11 @@ Result<Context*> Env::context() {
   m_postgres = std::make_unique<NativePostgres>(user, m_paths.tmp_dir());
   m_replication = std::make_unique<NativeReplication>(user);
   m_context.reset(new Context{m_paths, *m_store, *m_storage, *m_postgres, m_clock, m_files, m_processes,
-                              os::tcp_port_free, m_progress, m_replication.get()});
+                              os::tcp_port_free, m_progress, m_replication.get(), {}, {}});
+  m_context->daemon_serving = [this] {
+    if (!m_serving) m_serving = serve::daemon_running(m_paths);
+    return *m_serving;
+  };
   return m_context.get();
 }
 
@@ -65,7 +70,9 @@ std::vector<std::string> Env::warnings() const {
 
 Status Env::sync_client_files() {
   if (!m_context || m_store->changes() == m_changes_at_open) return {};
-  return pgd::sync_client_files(*m_context, client_file_paths_from_environment());
+  TRY(pgd::sync_client_files(*m_context, client_file_paths_from_environment()));
+  // A new branch's port is answered by the daemon before this command returns.
+  return serve::notify_daemon(m_paths);
 }
 
 }  // namespace pgd::cli

@@ -37,6 +37,9 @@ class Env {
   // Rewrites pgd's block in the libpq service and password files when this
   // command changed a record (read-only commands pay nothing).
   Status sync_client_files();
+  // Whether servers started by this process listen behind `pgd serve`: asked
+  // of the daemon once, unless set (the daemon's own contexts).
+  void set_daemon_serving(bool serving) { m_serving = serving; }
   // What the command's use cases recorded as warnings (failed cleanups).
   std::vector<std::string> warnings() const;
 
@@ -54,6 +57,7 @@ class Env {
   std::unique_ptr<Context> m_context;
   Progress* m_progress = nullptr;
   int64_t m_changes_at_open = 0;  // Store::changes() once opened (and migrated)
+  std::optional<bool> m_serving;
 };
 
 }  // namespace pgd::cli

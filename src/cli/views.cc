@@ -6,6 +6,7 @@
 
 #include "base/time_format.h"
 #include "core/follow.h"
+#include "core/housekeeping.h"
 #include "core/projects.h"
 #include "core/snapshots.h"
 #include "core/tls.h"
@@ -65,6 +66,20 @@ nlohmann::json following_json(Context& ctx, const BranchRecord& main) {
   return j;
 }
 
+nlohmann::json policies_json(const ProjectRecord& p) {
+  auto opt = [](const std::optional<int64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  return {{"idle_stop_s", opt(p.idle_stop_s)}, {"snapshot_every_s", opt(p.snapshot_every_s)},
+          {"keep_snapshots_s", opt(p.keep_snapshots_s)}, {"keep_wal_s", opt(p.keep_wal_s)}};
+}
+
+void add_housekeeping_json(Context& ctx, const BranchRecord& b, nlohmann::json& j) {
+  auto project = ctx.store.project(b.project);
+  int64_t idle = project && *project ? effective_idle_stop_s(**project, b) : 0;
+  j["expires_at"] = b.expires_at ? nlohmann::json(*b.expires_at) : nlohmann::json(nullptr);
+  j["protected"] = b.is_protected;
+  j["idle_stop_s"] = idle > 0 ? nlohmann::json(idle) : nlohmann::json(nullptr);  // null: never
+}
+
 nlohmann::json branch_json(Context& ctx, const BranchRecord& b, bool with_size) {
   Instance in = instance_for(ctx, b);
   nlohmann::json j = {
@@ -98,6 +113,7 @@ nlohmann::json branch_json(Context& ctx, const BranchRecord& b, bool with_size) 
                               ? nlohmann::json(format_iso8601_ms(window.front().created_us))
                               : nlohmann::json(nullptr);
   if (is_following_main(ctx, b)) j["following"] = following_json(ctx, b);
+  add_housekeeping_json(ctx, b, j);
   if (with_size) {
     auto usage = ctx.storage.usage(b.volume);
     j["size_bytes"] = usage ? nlohmann::json(usage->exclusive_bytes) : nlohmann::json(nullptr);

@@ -18,8 +18,14 @@ std::string connection_uri(Context& ctx, const BranchRecord& branch);
 
 // Keys: name project branch parent status host port user database uri
 // created_at uptime_s ssl_root_cert service pg_version data_dir socket_dir
-// log_file as_of recoverable_from [following] [size_bytes].
+// log_file as_of recoverable_from [following] expires_at protected
+// idle_stop_s (null: never) [size_bytes].
 nlohmann::json branch_json(Context& ctx, const BranchRecord& branch, bool with_size);
+// A project's idle_stop_s (null: the default), snapshot_every_s,
+// keep_snapshots_s and keep_wal_s (null: none).
+nlohmann::json policies_json(const ProjectRecord& project);
+// expires_at, protected and idle_stop_s (pgd serve's housekeeping) into `j`.
+void add_housekeeping_json(Context& ctx, const BranchRecord& branch, nlohmann::json& j);
 
 // A following main's replication: primary receiver lag_bytes lag_seconds
 // replayed_at [replay_lsn] [error]; receiver "stopped" when main is.

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# pgd serve: the daemon answers every branch's published port. A sleeping
+# branch wakes on the first connection (twenty at once start it once), TLS
+# passes through untouched (verify-full), idle branches stop, expired ones are
+# deleted, protected ones refuse delete and reset, a schedule takes snapshots
+# that PITR uses, kill -9 of the daemon loses no committed row, and stopping the
+# daemon puts every server back on its own port.
+source "$(dirname "$0")/lib.sh"
+command -v pgbench >/dev/null || skip "pgbench not installed"
+setup_pool
+
+LOG=$T/serve.log
+SERVE_PID=""
+start_daemon() {
+  PGD_SERVE_TICK_MS=200 "$PGD" serve --log "$LOG" &
+  SERVE_PID=$!
+  for _ in $(seq 1 100); do
+    [ -S "$PGD_HOME/run/serve.sock" ] && grep -q "serving" "$LOG" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  fail "pgd serve did not come up: $(cat "$LOG")"
+}
+stop_daemon() {
+  [ -n "$SERVE_PID" ] || return 0
+  kill -TERM "$SERVE_PID" 2>/dev/null
+  wait "$SERVE_PID" 2>/dev/null || true
+  SERVE_PID=""
+}
+CLEANUP_HOOKS+=("stop_daemon")
+wakes_of() { grep -c "woke $1 " "$LOG" || true; }
+listen_port_of() { sed -n 4p "$MNT/$1/postmaster.pid"; }
+wait_for() {  # seconds description command...
+  local secs=$1 what=$2; shift 2
+  for _ in $(seq 1 $((secs * 10))); do "$@" && return 0; sleep 0.1; done
+  fail "timed out after ${secs}s waiting for: $what"
+}
+status_is() { [ "$(pgd branch get "$1" --json | jq -r .status)" = "$2" ]; }
+
+pgd project create shop >/dev/null
+sql shop/main "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100)"
+pgd branch create shop/dev >/dev/null
+sql shop/dev "INSERT INTO t VALUES (101)"
+
+# --- taking over: servers started without the daemon move behind it ---------
+start_daemon
+dev_port=$(port_of shop/dev)
+wait_for 10 "shop/dev moved behind the daemon" grep -q "shop/dev moved behind pgd serve" "$LOG"
+wait_for 10 "shop/main moved behind the daemon" grep -q "shop/main moved behind pgd serve" "$LOG"
+wait_for 10 "shop/dev up on its private port" test "$(listen_port_of shop/dev 2>/dev/null)" = "$((dev_port + 2000))"
+assert_eq "$(sql shop/dev "SELECT count(*) FROM t")" "101" "data through the daemon"
+assert_contains "$(pgd status --no-size)" "pgd serve: running" "status says the daemon runs"
+pass "servers started without the daemon move to their private ports; the published port answers"
+
+# --- idle stop, then wake on connect ------------------------------------------
+pgd branch set shop/dev --idle-stop 1s >/dev/null
+assert_eq "$(pgd branch get shop/dev --json | jq -r .idle_stop_s)" "1" "idle_stop_s shown"
+assert_eq "$(pgd branch get shop/main --json | jq -r .idle_stop_s)" "null" "main never stops by default"
+wait_for 10 "shop/dev asleep" status_is shop/dev sleeping
+[ -f "$MNT/shop/dev/postmaster.pid" ] && fail "a sleeping branch's server still runs"
+before=$(wakes_of shop/dev)
+assert_eq "$(sql shop/dev "SELECT count(*) FROM t")" "101" "the first query on a sleeping branch"
+assert_eq "$(wakes_of shop/dev)" "$((before + 1))" "one wake"
+assert_eq "$(pgd branch get shop/dev --json | jq -r .port)" "$dev_port" "the port stays"
+pass "an idle branch sleeps; the first connection wakes it and is answered"
+
+# --- twenty first connections at once start it once ---------------------------
+pgd branch set shop/dev --idle-stop 1s >/dev/null
+wait_for 10 "shop/dev asleep again" status_is shop/dev sleeping
+before=$(wakes_of shop/dev)
+password=$(pgd branch password shop/dev)
+clients=()
+for i in $(seq 1 20); do
+  PGPASSWORD=$password psql -h 127.0.0.1 -p "$dev_port" -U postgres -d postgres -XtAq \
+    -c "SELECT count(*) FROM t" >"$T/c$i.out" 2>&1 &
+  clients+=($!)
+done
+wait "${clients[@]}"
+for i in $(seq 1 20); do assert_eq "$(cat "$T/c$i.out")" "101" "client $i of 20"; done
+assert_eq "$(wakes_of shop/dev)" "$((before + 1))" "twenty clients, one wake"
+assert_contains "$(grep "woke shop/dev " "$LOG" | tail -n 1)" "for " "the wake names its clients"
+pass "20 concurrent first connections to a sleeping branch: all answered, one start"
+
+# --- TLS passes through: verify-full against the project's CA ----------------
+pgd branch set shop/dev --idle-stop never >/dev/null
+ca=$(pgd branch get shop/dev --json | jq -r .ssl_root_cert)
+ssl=$(PGPASSWORD=$password psql "host=127.0.0.1 port=$dev_port user=postgres dbname=postgres sslmode=verify-full sslrootcert=$ca" \
+  -XtAq -c "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+assert_eq "$ssl" "t" "a verify-full TLS session through the daemon"
+pass "TLS verify-full through the daemon (it passes bytes, the server terminates TLS)"
+
+# --- a branch that cannot start: the client gets PostgreSQL's error ----------
+pgd branch create shop/broken >/dev/null
+pgd branch set shop/broken --idle-stop 1s >/dev/null
+wait_for 10 "shop/broken asleep" status_is shop/broken sleeping
+echo "pgd_test_no_such_setting = 1" >>"$MNT/shop/broken/postgresql.conf"
+broken_port=$(port_of shop/broken)
+expect_exit 2 env PGPASSWORD="$password" psql -h 127.0.0.1 -p "$broken_port" -U postgres -d postgres -XtAq -c "SELECT 1"
+assert_contains "$ERR" "could not wake shop/broken" "the client is told why"
+sed -i '/pgd_test_no_such_setting/d' "$MNT/shop/broken/postgresql.conf"
+assert_eq "$(sql shop/broken "SELECT count(*) FROM t")" "100" "it wakes once it can"
+pgd stop shop/broken >/dev/null
+expect_exit 2 env PGPASSWORD="$password" psql -h 127.0.0.1 -p "$broken_port" -U postgres -d postgres -XtAq -c "SELECT 1"
+assert_contains "$ERR" "is stopped: start it with 'pgd start shop/broken'" "a stopped branch is not woken"
+pass "a failed wake and a stopped branch give the client a PostgreSQL error message"
+
+# --- protection -----------------------------------------------------------------
+pgd branch set shop/dev --protected >/dev/null
+assert_eq "$(pgd branch get shop/dev --json | jq -r .protected)" "true" "protected shown"
+expect_exit 1 pgd branch delete shop/dev
+assert_contains "$ERR" "branch 'shop/dev' is protected: delete refused" "delete refused"
+expect_exit 1 pgd branch reset shop/dev
+assert_contains "$ERR" "protected: reset refused" "reset refused"
+expect_exit 1 pgd project delete shop --force
+assert_contains "$ERR" "protected" "project delete refused"
+assert_eq "$(sql shop/dev "SELECT count(*) FROM t")" "101" "a protected branch keeps its data"
+pgd branch set shop/dev --no-protected >/dev/null
+pass "a protected branch refuses delete, reset and its project's delete until unprotected"
+
+# --- expiry ------------------------------------------------------------------------
+pgd branch create shop/pr-1 --ttl 2s >/dev/null
+pgd branch create shop/pr-2 --ttl 2s >/dev/null
+pgd branch create shop/pr-2-child --from shop/pr-2 >/dev/null  # does not expire: keeps its parent
+pgd branch set shop/dev --ttl 1h >/dev/null
+expires=$(pgd branch get shop/pr-1 --json | jq -r .expires_at)
+[ "$expires" != null ] || fail "expires_at not shown"
+assert_contains "$(pgd status --no-size)" "expires in" "status shows the TTL"
+wait_for 20 "shop/pr-1 deleted" sh -c "! '$PGD' branch get shop/pr-1 >/dev/null 2>&1"
+wait_for 10 "the keep reported" grep -q "kept shop/pr-2: expired, but branch 'shop/pr-2-child'" "$LOG"
+status_is shop/pr-2 running || status_is shop/pr-2 sleeping || fail "shop/pr-2 was deleted with a live child"
+grep -q "shop-pr-1" "$PGSERVICEFILE" && fail "the expired branch's service entry is left"
+pgd branch set shop/pr-2-child --ttl 1s >/dev/null
+wait_for 20 "shop/pr-2 and its child deleted" sh -c "! '$PGD' branch get shop/pr-2 >/dev/null 2>&1"
+expect_exit 1 pgd branch get shop/pr-2-child
+expect_exit 2 pgd branch set shop/main --ttl 1d
+expect_exit 2 pgd branch set shop/dev --ttl soon
+expect_exit 2 pgd branch set shop/dev
+pass "expired branches are deleted (children first, none with a live child); bad settings exit 2"
+
+# --- schedules: snapshots the daemon takes, PITR across them --------------------
+sql shop/main "CREATE TABLE log (id int PRIMARY KEY, at timestamptz NOT NULL)"
+pgd project set shop --snapshot-every 5s --keep-snapshots 1h --keep-wal 1h >/dev/null
+assert_eq "$(pgd project get shop --json | jq -r .policies.snapshot_every_s)" "5" "the policy is recorded"
+for i in $(seq 1 12); do sql shop/main "INSERT INTO log VALUES ($i, clock_timestamp())"; sleep 1; done
+scheduled=$(pgd snapshot list shop/main --json | jq '[.[] | select(.label // "" | startswith("sched-"))] | length')
+[ "$scheduled" -ge 2 ] || fail "the schedule took $scheduled snapshots of main in 12 s"
+target=$(sql shop/main "SELECT to_char((at + interval '500 ms') AT TIME ZONE 'UTC',
+          'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM log WHERE id = 9")
+pgd branch create shop/at9 --pitr "$target" >/dev/null
+assert_eq "$(sql shop/at9 "SELECT count(*) || ':' || max(id) FROM log")" "9:9" "PITR between scheduled snapshots"
+pgd project set shop --snapshot-every none >/dev/null
+pass "the schedule takes snapshots ($scheduled of main in 12 s); PITR across them is exact"
+
+# --- kill -9 of the daemon under load: no committed row lost, clients reconnect ---
+sql shop/main "CREATE TABLE acks (id int PRIMARY KEY)"
+main_port=$(port_of shop/main)
+main_password=$(pgd branch password shop/main)
+PGPASSWORD=$main_password pgbench -i -s 1 -q -h 127.0.0.1 -p "$main_port" -U postgres postgres >/dev/null 2>&1
+PGPASSWORD=$main_password pgbench -c 4 -T 8 -h 127.0.0.1 -p "$main_port" -U postgres postgres >"$T/pgbench.out" 2>&1 &
+bench=$!
+# A writer that reconnects for each row and records what the server acknowledged.
+(
+  for i in $(seq 1 150); do
+    if PGPASSWORD=$main_password psql -h 127.0.0.1 -p "$main_port" -U postgres -d postgres -XtAq \
+         -c "INSERT INTO acks VALUES ($i)" >/dev/null 2>&1; then echo "$i"; fi
+    sleep 0.01
+  done
+) >"$T/acked" &
+writer=$!
+sleep 2
+kill -9 "$SERVE_PID"
+wait "$SERVE_PID" 2>/dev/null || true
+SERVE_PID=""
+sleep 0.5
+start_daemon  # as systemd's Restart=always does
+wait "$writer"
+wait "$bench" || true
+acked=$(wc -l <"$T/acked")
+[ "$acked" -ge 50 ] || fail "only $acked rows were acknowledged"
+missing=$(sql shop/main "SELECT count(*) FROM unnest(ARRAY[$(paste -sd, "$T/acked")]) AS a(id)
+                          WHERE NOT EXISTS (SELECT 1 FROM acks WHERE acks.id = a.id)")
+assert_eq "$missing" "0" "acknowledged rows after kill -9 of the daemon"
+last=$(tail -n 1 "$T/acked")
+assert_eq "$last" "150" "the writer reconnected after the restart"
+assert_eq "$(sql shop/main "SELECT count(*) FROM pgbench_accounts")" "100000" "pgbench's tables intact"
+expect_exit 0 pgd doctor
+pass "kill -9 of the daemon under pgbench: $acked acknowledged rows all present, clients reconnect"
+
+# --- stopping the daemon puts servers back on their ports ---------------------------
+pgd branch set shop/dev --idle-stop 1s >/dev/null
+wait_for 10 "shop/dev asleep" status_is shop/dev sleeping
+stop_daemon
+assert_eq "$(listen_port_of shop/main)" "$main_port" "main back on its published port"
+assert_contains "$(pgd status --no-size)" "pgd serve: not running" "status says no daemon"
+assert_eq "$(pgd branch get shop/dev --json | jq -r .status)" "sleeping" "a sleeping branch stays asleep"
+pgd start shop/dev >/dev/null
+assert_eq "$(listen_port_of shop/dev)" "$dev_port" "started without the daemon: on its own port"
+assert_eq "$(sql shop/dev "SELECT count(*) FROM t")" "101" "data without the daemon"
+expect_exit 0 pgd doctor
+pass "without the daemon every server listens on its own port again"
