@@ -196,6 +196,16 @@ class Reconciler {
     if (b.state == BranchState::Stopped && up)
       found(subject, "is running but was stopped", fmt::format("stop it (pgd stop {})", b.full_name()),
             [&] { return m_ctx.postgres.stop(in); });
+    // Left behind a daemon that is gone (and not restarted): clients of its
+    // published port reach nothing.
+    int live = up ? m_ctx.postgres.listening_port(in).value_or(b.port) : b.port;
+    bool serving = m_ctx.daemon_serving && m_ctx.daemon_serving();
+    if (live != b.port && !serving)
+      found(subject, fmt::format("listens on its private port {} but pgd serve is not running", live),
+            fmt::format("restart it on its port {} (or start pgd serve)", b.port), [&]() -> Status {
+              TRY(m_ctx.postgres.stop(in));
+              return m_ctx.postgres.start(in).map([](pid_t) {});
+            });
   }
 
   // "; it says: PANIC: ... No space left on device", or "".

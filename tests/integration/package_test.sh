@@ -21,6 +21,8 @@ assert_eq "$(grep -m1 '^ExecStart=' "$T/prefix/lib/systemd/system/pgd.service")"
 assert_eq "$(grep -m1 '^ExecStart=' "$T/prefix/lib/systemd/system/pgd-snapshots.service")" \
   "ExecStart=$T/prefix/bin/pgd snapshot auto --max-replay 1G" "make install's snapshot unit"
 [ -s "$T/prefix/lib/systemd/system/pgd-snapshots.timer" ] || fail "make install: no snapshot timer"
+assert_eq "$(grep -m1 '^ExecStart=' "$T/prefix/lib/systemd/system/pgd-serve.service")" \
+  "ExecStart=$T/prefix/bin/pgd serve" "make install's serve unit"
 pass "make install PREFIX=... installs pgd, pgd(1), the bash completion and the boot unit"
 
 (cd "$BUILD" && cpack -G DEB -B "$T/pkg" >/dev/null)
@@ -48,7 +50,11 @@ assert_eq "$(grep '^ExecStart=' "$snap_unit" || true)" "ExecStart=/usr/bin/pgd s
   "the snapshot unit's command"
 grep -q '^OnUnitActiveSec=5min' /usr/lib/systemd/system/pgd-snapshots.timer || fail "no 5-minute snapshot timer"
 assert_contains "$postinst" "pgd-snapshots.timer" "the package enables the snapshot timer"
-pass "the package ships a boot unit and a snapshot timer, and enables them where systemd runs"
+serve_unit=/usr/lib/systemd/system/pgd-serve.service
+assert_eq "$(grep '^ExecStart=' "$serve_unit" || true)" "ExecStart=/usr/bin/pgd serve" "the serve unit's command"
+grep -q '^Restart=always' "$serve_unit" || fail "pgd serve is not restarted when it dies"
+assert_contains "$postinst" "pgd-serve.service" "the package enables pgd serve"
+pass "the package ships a boot unit, pgd serve and a snapshot timer, and enables them where systemd runs"
 
 setup_pool
 pgd project create pkg >/dev/null
@@ -84,4 +90,5 @@ pass "the snapshot timer's command runs"
 dpkg -r pgd >/dev/null
 [ -e /usr/bin/pgd ] && fail "/usr/bin/pgd left after dpkg -r"
 [ -e /usr/lib/systemd/system/pgd-snapshots.timer ] && fail "the snapshot timer left after dpkg -r"
+[ -e /usr/lib/systemd/system/pgd-serve.service ] && fail "the serve unit left after dpkg -r"
 pass "removing the package removes pgd"

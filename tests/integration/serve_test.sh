@@ -26,9 +26,11 @@ stop_daemon() {
   wait "$SERVE_PID" 2>/dev/null || true
   SERVE_PID=""
 }
-CLEANUP_HOOKS+=("stop_daemon")
+# On failure, the daemon's log too ($rc is cleanup's).
+CLEANUP_HOOKS+=('stop_daemon; [ "$rc" -eq 0 ] || { echo "--- serve log ---"; tail -n 40 "$LOG"; }')
 wakes_of() { grep -c "woke $1 " "$LOG" || true; }
 listen_port_of() { sed -n 4p "$MNT/$1/postmaster.pid"; }
+listens_on() { [ "$(listen_port_of "$1" 2>/dev/null)" = "$2" ]; }
 wait_for() {  # seconds description command...
   local secs=$1 what=$2; shift 2
   for _ in $(seq 1 $((secs * 10))); do "$@" && return 0; sleep 0.1; done
@@ -46,7 +48,7 @@ start_daemon
 dev_port=$(port_of shop/dev)
 wait_for 10 "shop/dev moved behind the daemon" grep -q "shop/dev moved behind pgd serve" "$LOG"
 wait_for 10 "shop/main moved behind the daemon" grep -q "shop/main moved behind pgd serve" "$LOG"
-wait_for 10 "shop/dev up on its private port" test "$(listen_port_of shop/dev 2>/dev/null)" = "$((dev_port + 2000))"
+wait_for 10 "shop/dev up on its private port" listens_on shop/dev "$((dev_port + 2000))"
 assert_eq "$(sql shop/dev "SELECT count(*) FROM t")" "101" "data through the daemon"
 assert_contains "$(pgd status --no-size)" "pgd serve: running" "status says the daemon runs"
 pass "servers started without the daemon move to their private ports; the published port answers"
@@ -197,3 +199,16 @@ assert_eq "$(listen_port_of shop/dev)" "$dev_port" "started without the daemon: 
 assert_eq "$(sql shop/dev "SELECT count(*) FROM t")" "101" "data without the daemon"
 expect_exit 0 pgd doctor
 pass "without the daemon every server listens on its own port again"
+
+# --- a daemon killed and not restarted: doctor finds the servers it left ------
+start_daemon
+wait_for 15 "main behind the daemon again" listens_on shop/main "$((main_port + 2000))"
+kill -9 "$SERVE_PID"
+wait "$SERVE_PID" 2>/dev/null || true
+SERVE_PID=""
+expect_exit 1 pgd doctor
+assert_contains "$OUT" "listens on its private port $((main_port + 2000)) but pgd serve is not running" "doctor sees it"
+expect_exit 0 pgd doctor --fix
+assert_eq "$(listen_port_of shop/main)" "$main_port" "doctor --fix puts main back on its port"
+assert_eq "$(sql shop/main "SELECT count(*) FROM t")" "100" "main's data after the fix"
+pass "servers left on their private ports by a dead daemon are found and fixed by doctor"

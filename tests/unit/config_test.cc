@@ -54,3 +54,16 @@ TEST(PostmasterStartTime, ReadsTheThirdLine) {
 
 }  // namespace
 }  // namespace pgd
+
+namespace pgd {
+namespace {
+
+TEST(PostmasterPid, ThePortIsOnLineFour) {
+  std::string content = "4242\n/data\n1767225600\n27432\n/run/25432\n127.0.0.1\n  1 2\nready   \n";
+  EXPECT_EQ(pg::postmaster_port(content), 27432);
+  EXPECT_EQ(pg::postmaster_port("4242\n/data\n"), std::nullopt);
+  EXPECT_EQ(pg::postmaster_port("4242\n/data\n1\nport\n"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace pgd

@@ -89,3 +89,27 @@ TEST(ParseNumber, TakesTheWholeTextOrNothing) {
 
 }  // namespace
 }  // namespace pgd
+
+namespace pgd {
+namespace {
+
+TEST(ParseDuration, UnitsFromSecondsToWeeks) {
+  EXPECT_EQ(*parse_duration_s("45s"), 45);
+  EXPECT_EQ(*parse_duration_s("5m"), 300);
+  EXPECT_EQ(*parse_duration_s("1h"), 3600);
+  EXPECT_EQ(*parse_duration_s("3d"), 3 * 86400);
+  EXPECT_EQ(*parse_duration_s("2w"), 14 * 86400);
+}
+
+TEST(ParseDuration, RejectsWhatIsNotADurationAsUsageError) {
+  for (const char* bad : {"", "5", "m", "0m", "-5m", "5x", "1.5h", "5 m", "99999999999d"}) {
+    auto r = parse_duration_s(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().kind, ErrorKind::Usage) << bad;
+  }
+  EXPECT_EQ(parse_duration_s("soon").error().message,
+            "invalid duration 'soon': use a number with s, m, h, d or w, e.g. 30m or 3d");
+}
+
+}  // namespace
+}  // namespace pgd
