@@ -56,6 +56,25 @@ if [ -f "$fol" ]; then
     "$f ms vs $p ms ($(awk -v a="$f" -v b="$p" 'BEGIN {printf "%.2fx", a / (b > 0 ? b : 1)}'))" \
     "$([ $(( f * 10 )) -le $(( p * 15 )) ] && echo true)"
 fi
+srv=$D/serve.json
+if [ -f "$srv" ]; then
+  w=$(j "$srv" .wake_median_ms) pl=$(j "$srv" .plain_median_ms)
+  row "wake of a sleeping scale-100 branch ≤ 150 ms median, connect to first answer (issue 19)" \
+    "$w ms (an awake branch: $pl ms)" "$([ "$w" -le 150 ] && echo true)"
+  for k in select tpcb; do
+    d=$(j "$srv" ".tps_${k}_daemon") x=$(j "$srv" ".tps_${k}_direct")
+    pd=$(j "$srv" ".p95_us_${k}_daemon") px=$(j "$srv" ".p95_us_${k}_direct")
+    row "$k through the daemon ≥ 90% of direct TPS (issue 19)" "$d vs $x TPS ($(( d * 100 / (x > 0 ? x : 1) ))%)" \
+      "$([ $(( d * 100 )) -ge $(( x * 90 )) ] && echo true)"
+    row "$k through the daemon: added p95 ≤ 0.1 ms (issue 19)" "$pd vs $px µs" "$([ $(( pd - px )) -le 100 ] && echo true)"
+  done
+  m=$(j "$srv" .memory_mib) st=$(j "$srv" .status_ms) n=$(j "$srv" .many)
+  row "$n branches, 20 awake: memory of pgd and every postmaster ≤ 1 GiB (issue 19)" "$m MiB" "$([ "$m" -le 1024 ] && echo true)"
+  row "$n branches: pgd status ≤ 1 s (issue 19)" "$st ms" "$([ "$st" -le 1000 ] && echo true)"
+  wf=$(j "$srv" .wake_first_ms) wl=$(j "$srv" .wake_last_ms) rf=$(j "$srv" .ready_first_ms) rl=$(j "$srv" .ready_last_ms)
+  row "wake of the last branches as fast as of the first (within 20%) (issue 19)" "$wl vs $wf ms" "$([ $(( wl * 100 )) -le $(( wf * 120 )) ] && echo true)"
+  row "branch-ready of the last branches within 20% of the first (issue 19)" "$rl vs $rf ms" "$([ $(( rl * 100 )) -le $(( rf * 120 )) ] && echo true)"
+fi
 # Each pgd figure against the ext4 run made just before it (runtime.sh pairs them).
 runtime_rows() {  # TARGET-LABEL SUFFIX
   local sel="[.[] | select(.target == \"$1: branch\")][0]" t et s es
