@@ -54,32 +54,36 @@ std::optional<pid_t> postmaster_pid_for(const std::string& content, const std::s
   return parse_postmaster_pid(content);
 }
 
-std::optional<int64_t> postmaster_start_time(const std::string& content) {
+namespace {
+
+// Line `n` (from 1) of postmaster.pid, if the file has that many.
+std::optional<std::string> pid_file_line(const std::string& content, int n) {
   std::istringstream in(content);
   std::string line;
-  for (int i = 0; i < 3; ++i)
+  for (int i = 0; i < n; ++i)
     if (!std::getline(in, line)) return std::nullopt;
-  auto t = parse_number<int64_t>(line);
+  return line;
+}
+
+}  // namespace
+
+std::optional<int64_t> postmaster_start_time(const std::string& content) {
+  auto line = pid_file_line(content, 3);
+  auto t = line ? parse_number<int64_t>(*line) : std::nullopt;
   if (!t || *t <= 0) return std::nullopt;
   return t;
 }
 
 std::optional<int> postmaster_port(const std::string& content) {
-  std::istringstream in(content);
-  std::string line;
-  for (int i = 0; i < 4; ++i)
-    if (!std::getline(in, line)) return std::nullopt;
-  auto port = parse_number<int>(line);
+  auto line = pid_file_line(content, 4);
+  auto port = line ? parse_number<int>(*line) : std::nullopt;
   if (!port || *port <= 0 || *port > 65535) return std::nullopt;
   return port;
 }
 
 bool postmaster_ready(const std::string& content) {
-  std::istringstream in(content);
-  std::string line;
-  for (int i = 0; i < 8; ++i)
-    if (!std::getline(in, line)) return false;
-  return line.rfind("ready", 0) == 0;
+  auto line = pid_file_line(content, 8);
+  return line && line->rfind("ready", 0) == 0;
 }
 
 }  // namespace pgd::pg
