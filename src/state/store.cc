@@ -134,10 +134,15 @@ std::optional<BranchState> parse_branch_state(const std::string& text) {
 }
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
-  mode_t old_mask = ::umask(077);  // the database and its -wal/-shm files: 0600
+  // A new database is made 0600. The umask is the process's: only a first
+  // open changes it, so the threads of pgd serve (each opening its own
+  // connection to an existing database) never race on it.
+  struct stat st;
+  bool creating = ::stat(path.c_str(), &st) != 0;
+  mode_t old_mask = creating ? ::umask(077) : 0;
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  ::umask(old_mask);
+  if (creating) ::umask(old_mask);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
