@@ -29,6 +29,15 @@ std::vector<char*> to_argv(const std::vector<std::string>& args) {
   return out;
 }
 
+// In the child after fork: a signal mask of none. pgd serve blocks SIGINT,
+// SIGTERM and SIGHUP in its threads (it reads them from a signalfd), and a
+// blocked mask survives exec: a tool must not start deaf to them.
+void unblock_signals() {
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 // In the child after fork: never returns on failure paths (calls _exit).
 void become(const RunOptions& options) {
   if (options.as_user && ::geteuid() == 0 && options.as_user->uid != 0) {
@@ -118,6 +127,7 @@ struct Child {
   ::dup2(out, 1);
   ::dup2(err, 2);
   ::signal(SIGPIPE, SIG_DFL);
+  unblock_signals();
   become(options);
   for (const auto& env : {options.env, command.env})
     for (const auto& [key, value] : env) ::setenv(key.c_str(), value.c_str(), 1);
@@ -244,6 +254,7 @@ Result<pid_t> spawn_detached(const std::vector<std::string>& argv, const RunOpti
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
     ::signal(SIGPIPE, SIG_DFL);
+    unblock_signals();
     become(options);
     auto args = to_argv(argv);
     ::execv(args[0], args.data());
