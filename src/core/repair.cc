@@ -200,6 +200,14 @@ class Reconciler {
     // published port reach nothing.
     int live = up ? m_ctx.postgres.listening_port(in).value_or(b.port) : b.port;
     bool serving = m_ctx.daemon_serving && m_ctx.daemon_serving();
+    if (b.state == BranchState::Sleeping && !up && !serving)
+      found(subject, "sleeps but pgd serve is not running: no connection wakes it",
+            fmt::format("start it (pgd start {}; or start pgd serve)", b.full_name()), [&]() -> Status {
+              TRY(prepare_archive(m_ctx, b, FreshArchive::No));
+              TRY(m_ctx.postgres.configure(in));
+              TRY(m_ctx.postgres.start(in));
+              return m_ctx.store.set_branch_state(b.project, b.name, BranchState::Running);
+            });
     if (live != b.port && !serving)
       found(subject, fmt::format("listens on its private port {} but pgd serve is not running", live),
             fmt::format("restart it on its port {} (or start pgd serve)", b.port), [&]() -> Status {

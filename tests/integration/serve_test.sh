@@ -194,6 +194,8 @@ stop_daemon
 assert_eq "$(listen_port_of shop/main)" "$main_port" "main back on its published port"
 assert_contains "$(pgd status --no-size)" "pgd serve: not running" "status says no daemon"
 assert_eq "$(pgd branch get shop/dev --json | jq -r .status)" "sleeping" "a sleeping branch stays asleep"
+expect_exit 1 pgd doctor
+assert_contains "$OUT" "sleeps but pgd serve is not running" "doctor names a branch nothing will wake"
 pgd start shop/dev >/dev/null
 assert_eq "$(listen_port_of shop/dev)" "$dev_port" "started without the daemon: on its own port"
 assert_eq "$(sql shop/dev "SELECT count(*) FROM t")" "101" "data without the daemon"

@@ -156,3 +156,37 @@ TEST_F(Repair, AProjectWithoutBranchesIsRemovedWithItsFiles) {
 
 }  // namespace
 }  // namespace pgd
+
+namespace pgd {
+namespace {
+
+TEST_F(Repair, ASleepingBranchIsFineOnlyWhileTheDaemonRuns) {
+  w.postgres.running.erase("/fake/prod/dev");
+  ASSERT_TRUE(w.store->set_branch_state("prod", "dev", BranchState::Sleeping));
+  w.ctx->daemon_serving = [] { return true; };
+  EXPECT_TRUE(report().empty());
+  w.ctx->daemon_serving = [] { return false; };
+  auto found = report();
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].problem, "sleeps but pgd serve is not running: no connection wakes it");
+  ASSERT_TRUE(reconcile(*w.ctx, Mode::Fix));
+  EXPECT_TRUE(w.postgres.running.count("/fake/prod/dev"));
+  EXPECT_EQ((*w.store->branch("prod", "dev"))->state, BranchState::Running);
+}
+
+TEST_F(Repair, AServerLeftOnItsPrivatePortWithoutADaemonIsMovedBack) {
+  auto dev = **w.store->branch("prod", "dev");
+  ASSERT_TRUE(stop_branch(*w.ctx, dev));
+  w.ctx->daemon_serving = [] { return true; };
+  ASSERT_TRUE(start_branch(*w.ctx, dev));  // behind the daemon, which then dies
+  w.ctx->daemon_serving = [] { return false; };
+  auto found = report();
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_NE(found[0].problem.find("listens on its private port"), std::string::npos);
+  ASSERT_TRUE(reconcile(*w.ctx, Mode::Fix));
+  EXPECT_EQ(w.postgres.listening["/fake/prod/dev"], dev.port);
+  EXPECT_TRUE(report().empty());
+}
+
+}  // namespace
+}  // namespace pgd
