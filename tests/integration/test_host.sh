@@ -14,7 +14,12 @@ command -v ip >/dev/null || skip "iproute2 not installed"
 HOST_NS=pgdt$$
 HOST_VETH=pgdh$$       # this machine's end
 HOST_PEER=pgdn$$       # the namespace's end
-HOST_NET=10.213.$(($$ % 200 + 20))
+# A /24 no route names yet: a namespace deleted moments ago (the previous
+# scenario's) may still hold a route that would swallow this one's traffic.
+for i in $(seq 0 199); do
+  HOST_NET=10.213.$(( ($$ + i) % 200 + 20 ))
+  [ -z "$(ip route show "$HOST_NET.0/24")" ] && break
+done
 HOST_ADDR=$HOST_NET.2
 HOST_DATA=$T/host/data
 HOST_SOCK=$T/host/sock
@@ -36,6 +41,9 @@ stop_test_host() {
   fi
   ip netns del "$HOST_NS" 2>/dev/null
   ip link del "$HOST_VETH" 2>/dev/null
+  # The kernel tears a namespace down in the background: wait until this
+  # machine's end of the pair (and its route) is gone.
+  for _ in $(seq 1 100); do ip link show "$HOST_VETH" >/dev/null 2>&1 || break; sleep 0.05; done
   return 0
 }
 
