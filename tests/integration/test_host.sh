@@ -39,7 +39,13 @@ stop_test_host() {
     kill -INT "$pid" 2>/dev/null
     for _ in $(seq 1 300); do process_gone "$pid" && break; sleep 0.1; done
   fi
-  ip netns del "$HOST_NS" 2>/dev/null
+  # `ip netns del` fails (EBUSY) while another mount namespace still holds a
+  # copy of the namespace's mount: retry until it is gone.
+  for _ in $(seq 1 100); do
+    ip netns del "$HOST_NS" 2>/dev/null
+    ip netns list | grep -qw "$HOST_NS" || break
+    sleep 0.05
+  done
   ip link del "$HOST_VETH" 2>/dev/null
   # The kernel tears a namespace down in the background: wait until this
   # machine's end of the pair (and its route) is gone.
