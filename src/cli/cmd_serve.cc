@@ -11,7 +11,6 @@
 #include "cli/views.h"
 #include "core/housekeeping.h"
 #include "core/projects.h"
-#include "os/clock.h"
 #include "serve/daemon.h"
 
 namespace pgd::cli {
@@ -103,7 +102,9 @@ struct ServeOptions {
 };
 
 Status run_serve(const ServeOptions& o, Env& env, const Output&) {
-  TRY(env.pool());  // set up, or the usual error
+  // Set up, or the usual error; its clock stamps the log lines.
+  TRY_ASSIGN(Context * ctx, env.context());
+  os::Clock& clock = ctx->clock;
   std::FILE* log = stderr;
   if (!o.log_file.empty()) {
     log = std::fopen(o.log_file.c_str(), "a");
@@ -113,8 +114,8 @@ Status run_serve(const ServeOptions& o, Env& env, const Output&) {
   // PGD_SERVE_TICK_MS: a faster tick for tests (idle stop, expiry, schedules).
   if (const char* tick = std::getenv("PGD_SERVE_TICK_MS"))
     if (auto ms = parse_number<int>(tick); ms && *ms >= 50) options.tick_ms = *ms;
-  options.log = [log](const std::string& line) {
-    fmt::print(log, "{} pgd serve: {}\n", format_iso8601_ms(os::RealClock().now_us()), line);
+  options.log = [log, &clock](const std::string& line) {
+    fmt::print(log, "{} pgd serve: {}\n", format_iso8601_ms(clock.now_us()), line);
     std::fflush(log);
   };
   serve::OpenContext open = [](bool serving) -> Result<std::shared_ptr<Context>> {

@@ -1,7 +1,6 @@
 #include "serve/daemon.h"
 
 #include <signal.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -22,7 +21,6 @@
 #include "os/file_lock.h"
 #include "os/fs.h"
 #include "os/relay.h"
-#include "state/port_allocator.h"
 
 namespace pgd::serve {
 namespace {
@@ -74,10 +72,10 @@ class Daemon {
     rescan();
     TRY(m_relay->listen_control(m_ctx.paths.serve_socket(), [this](const std::string& request) {
       if (request == "sync") rescan();
-      return fmt::format("ok {}", ::getpid());
+      return fmt::format("ok {}", m_ctx.processes.self());
     }));
     m_relay->every(m_options.tick_ms, [this] { tick(); });
-    log(fmt::format("serving {} branches (pid {})", m_entries.size(), ::getpid()));
+    log(fmt::format("serving {} branches (pid {})", m_entries.size(), m_ctx.processes.self()));
     TRY(m_relay->run());
     join_workers(true);
     restore_direct();
