@@ -99,6 +99,7 @@ Status run_project_set(const SetOptions& o, Env& env, const Output& out) {
 
 struct ServeOptions {
   std::string log_file;
+  bool relay_only = false;
 };
 
 Status run_serve(const ServeOptions& o, Env& env, const Output&) {
@@ -111,6 +112,7 @@ Status run_serve(const ServeOptions& o, Env& env, const Output&) {
     if (!log) return fail(fmt::format("open {}: {}", o.log_file, std::strerror(errno)));
   }
   serve::Options options;
+  options.kernel_steering = !o.relay_only;
   // PGD_SERVE_TICK_MS: a faster tick for tests (idle stop, expiry, schedules).
   if (const char* tick = std::getenv("PGD_SERVE_TICK_MS"))
     if (auto ms = parse_number<int>(tick); ms && *ms >= 50) options.tick_ms = *ms;
@@ -158,6 +160,9 @@ void add_serve_command(CLI::App& app, Invocation& inv) {
   auto o = std::make_shared<ServeOptions>();
   auto* cmd = app.add_subcommand("serve", "Answer every branch's port: wake on connect, idle stop, expiry, schedules");
   cmd->add_option("--log", o->log_file, "append the daemon's log here (default: standard error, e.g. the journal)");
+  cmd->add_flag("--relay-only", o->relay_only,
+                "pass every connection through the daemon, not only those that wake a branch (as on a kernel "
+                "without BPF sk_lookup)");
   cmd->callback([&inv, o] { inv.action = [o](Env& e, const Output& out) { return run_serve(*o, e, out); }; });
 }
 

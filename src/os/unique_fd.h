@@ -21,6 +21,8 @@ class UniqueFd {
 
   int get() const { return m_fd; }
   bool valid() const { return m_fd >= 0; }
+  // Gives the descriptor up without closing it.
+  [[nodiscard]] int release() { return std::exchange(m_fd, -1); }
   // Closes now (the error of close itself is the caller's to check via fsync first).
   void reset(int fd = -1) {
     if (m_fd >= 0) ::close(m_fd);

@@ -20,7 +20,10 @@
 #include "core/operation.h"
 #include "os/file_lock.h"
 #include "os/fs.h"
+#include "os/net.h"
 #include "os/relay.h"
+#include "os/steering.h"
+#include "state/port_allocator.h"
 
 namespace pgd::serve {
 namespace {
@@ -31,6 +34,8 @@ using SteadyClock = std::chrono::steady_clock;
 //  Asleep: not running; a connection wakes it.   Waking/Stopping: a worker
 //  starts/stops it; connections wait.   Awake: running behind the daemon.
 //  Direct: running on its published port (started while no daemon ran).
+// An awake branch's port is steered to its server when the kernel lets us
+// (os/steering.h): new connections then bypass the daemon.
 enum class Mode { Asleep, Waking, Awake, Stopping, Direct };
 
 struct Entry {
@@ -41,6 +46,8 @@ struct Entry {
   SteadyClock::time_point idle_since = SteadyClock::now();
   SteadyClock::time_point direct_checked{};
   bool busy = false;  // a worker acts on it
+  pid_t steered_to = 0;  // the postmaster its port is steered to; 0: relayed
+  bool steer_failure_logged = false;
 };
 
 // A message for a client whose branch cannot be reached: one line, bounded.
@@ -68,6 +75,7 @@ class Daemon {
       m_relay->stop();
     };
     TRY_ASSIGN(m_relay, os::Relay::create(std::move(events), {SIGINT, SIGTERM, SIGHUP}));
+    start_steering();
     TRY(os::make_dirs(m_ctx.paths.home + "/run", 0711));
     rescan();
     TRY(m_relay->listen_control(m_ctx.paths.serve_socket(), [this](const std::string& request) {
@@ -85,6 +93,35 @@ class Daemon {
  private:
   void log(const std::string& line) {
     if (m_options.log) m_options.log(line);
+  }
+
+  void start_steering() {
+    if (!m_options.kernel_steering) return log("relaying every connection (--relay-only)");
+    auto steering = os::Steering::create(k_first_port, k_last_port - k_first_port + 1);
+    if (!steering) return log("relaying every connection: kernel steering is unavailable: " + steering.error().message);
+    m_steering = std::move(*steering);
+    log("connections to awake branches go straight to their servers (BPF sk_lookup)");
+  }
+
+  // New connections to an awake branch go to its server from now on; those
+  // the daemon already holds stay relayed until they close.
+  void steer(Entry& e) {
+    if (!m_steering) return;
+    Instance in = instance_for(m_ctx, e.branch);
+    auto pid = m_ctx.postgres.running_pid(in);
+    auto live = m_ctx.postgres.listening_port(in);
+    if (!pid || !live || *live == e.branch.port || *pid == e.steered_to) return;
+    if (auto steered = m_steering->steer(e.branch.port, *pid, *live); !steered) {
+      if (!std::exchange(e.steer_failure_logged, true))
+        log(fmt::format("{}: relaying its connections: {}", e.branch.full_name(), steered.error().message));
+      return;
+    }
+    e.steered_to = *pid;
+  }
+
+  void unsteer(Entry& e) {
+    if (m_steering) m_steering->unsteer(e.branch.port);
+    e.steered_to = 0;
   }
 
   // Runs `work` on a thread of its own; its result comes back through post().
@@ -139,6 +176,7 @@ class Daemon {
       if (e.mode == Mode::Asleep && b.state == BranchState::Running && live_port(b)) {
         e.mode = Mode::Awake;
         e.idle_since = SteadyClock::now();
+        steer(e);
       }
     }
     for (auto it = m_entries.begin(); it != m_entries.end();) {
@@ -149,6 +187,7 @@ class Daemon {
       for (auto id : it->second.waiting)
         m_relay->refuse(id, "3D000", fmt::format("pgd serve: branch '{}' was deleted", it->second.branch.full_name()));
       m_relay->unlisten(it->first);
+      unsteer(it->second);
       it = m_entries.erase(it);
     }
   }
@@ -168,6 +207,7 @@ class Daemon {
     }
     e.mode = live_port(e.branch) ? Mode::Awake : Mode::Asleep;
     e.idle_since = SteadyClock::now();
+    if (e.mode == Mode::Awake) steer(e);
   }
 
   void accepted(int port, os::ClientId id) {
@@ -177,7 +217,10 @@ class Daemon {
     Entry& e = it->second;
     switch (e.mode) {
       case Mode::Awake:
-        if (auto live = live_port(e.branch)) return m_relay->pass(id, *live);
+        if (auto live = live_port(e.branch)) {
+          m_relay->pass(id, *live);
+          return steer(e);  // it reached us: the server is new, or steering failed
+        }
         e.mode = Mode::Asleep;  // it stopped (a crash, pgd stop): wake it again
         [[fallthrough]];
       case Mode::Asleep:
@@ -234,6 +277,7 @@ class Daemon {
       e.mode = Mode::Awake;
       e.idle_since = SteadyClock::now();
       for (auto id : e.waiting) m_relay->pass(id, *live);
+      steer(e);
     } else {
       log(fmt::format("could not wake {}: {}", ref.full(), live.error().message));
       e.mode = Mode::Asleep;
@@ -245,6 +289,7 @@ class Daemon {
   }
 
   void put_to_sleep(Entry& e) {
+    unsteer(e);  // from now on a new client comes to the daemon, which holds it
     e.mode = Mode::Stopping;
     e.busy = true;
     BranchRef ref{e.branch.project, e.branch.name};
@@ -258,21 +303,38 @@ class Daemon {
         Entry& e = it->second;
         e.busy = false;
         e.mode = Mode::Asleep;
-        if (slept) log(fmt::format("{} sleeps after {} without a client", ref.full(), format_duration(idle)));
-        else log(fmt::format("could not stop idle {}: {}", ref.full(), slept.error().message));
-        if (!slept) rescan();  // still running: seen as awake again
-        if (!e.waiting.empty()) wake(e);
+        if (slept && *slept) log(fmt::format("{} sleeps after {} without a client", ref.full(), format_duration(idle)));
+        if (!slept) log(fmt::format("could not stop idle {}: {}", ref.full(), slept.error().message));
+        if (!slept || !*slept) rescan();  // still running: awake again
+        if (e.mode == Mode::Awake) {
+          e.idle_since = SteadyClock::now();
+          steer(e);
+        }
+        if (e.waiting.empty()) return;
+        if (auto live = live_port(e.branch); e.mode == Mode::Awake && live) {
+          for (auto id : e.waiting) m_relay->pass(id, *live);
+          e.waiting.clear();
+          return;
+        }
+        wake(e);
       });
     });
   }
 
-  Status sleep_branch(const BranchRef& ref) {
+  // False, and the server left running, when a client reached it after all:
+  // one the kernel steered there just before the port was unsteered.
+  Result<bool> sleep_branch(const BranchRef& ref) {
     TRY_ASSIGN(auto ctx, m_open(true));
     TRY_ASSIGN(auto lock, lock_project(*ctx, ref.project));
     TRY_ASSIGN(BranchRecord b, require_branch(*ctx, ref));
-    if (b.state != BranchState::Running) return {};  // a command changed it meanwhile
-    TRY(ctx->postgres.stop(instance_for(*ctx, b)));
-    return ctx->store.set_branch_state(b.project, b.name, BranchState::Sleeping);
+    if (b.state != BranchState::Running) return true;  // a command changed it meanwhile
+    Instance in = instance_for(*ctx, b);
+    TRY_ASSIGN(std::string password, session_password(*ctx, b));
+    TRY_ASSIGN(auto rows, ctx->postgres.query(in, password, k_count_clients));
+    if (rows.empty() || rows[0].empty() || rows[0][0] != "0") return false;
+    TRY(ctx->postgres.stop(in));
+    TRY(ctx->store.set_branch_state(b.project, b.name, BranchState::Sleeping));
+    return true;
   }
 
   // A server on its published port moves behind the daemon once it has no
@@ -316,17 +378,40 @@ class Daemon {
     return Takeover::Stopped;
   }
 
+  // Client connections per awake branch (by published port): those the
+  // kernel steered to its server and those the daemon relays, counted from
+  // the kernel's socket table. nullopt when it would not say: nobody sleeps.
+  std::optional<std::map<int, int>> awake_clients() {
+    std::set<int> ports;
+    for (const auto& [port, e] : m_entries)
+      if (e.mode == Mode::Awake) ports.insert({port, private_port(port)});
+    auto counts = os::tcp_connections(ports);
+    if (!counts) {
+      log("counting clients: " + counts.error().message);
+      return std::nullopt;
+    }
+    std::map<int, int> clients;
+    for (const auto& [port, e] : m_entries)
+      if (e.mode == Mode::Awake) clients[port] = (*counts)[port] + (*counts)[private_port(port)];
+    return clients;
+  }
+
   void tick() {
     join_workers(false);
     rescan();
     auto now = SteadyClock::now();
+    auto clients = awake_clients();
     for (auto& [port, e] : m_entries) {
       if (e.busy) continue;
-      if (e.mode == Mode::Awake && !live_port(e.branch)) e.mode = Mode::Asleep;
+      if (e.mode == Mode::Awake && !live_port(e.branch)) {
+        e.mode = Mode::Asleep;  // stopped by a command, or crashed: the kernel dropped its steering
+        e.steered_to = 0;
+      }
+      if (e.mode == Mode::Awake) steer(e);  // a no-op unless a command restarted its server
       if (e.mode == Mode::Direct && now - e.direct_checked > std::chrono::seconds(5)) take_over(e);
-      if (e.mode == Mode::Awake && e.idle_stop_s > 0 && m_relay->connections(port) == 0 &&
-          now - e.idle_since >= std::chrono::seconds(e.idle_stop_s))
-        put_to_sleep(e);
+      if (e.mode != Mode::Awake || !clients) continue;
+      if ((*clients)[port] > 0 || m_relay->connections(port) > 0) e.idle_since = now;
+      else if (e.idle_stop_s > 0 && now - e.idle_since >= std::chrono::seconds(e.idle_stop_s)) put_to_sleep(e);
     }
     if (++m_ticks % 10 == 1 && !m_housekeeping) housekeeping();
   }
@@ -394,6 +479,7 @@ class Daemon {
   const Options& m_options;
   Context& m_ctx;  // the loop thread's own
   std::unique_ptr<os::Relay> m_relay;
+  std::unique_ptr<os::Steering> m_steering;  // null: every connection is relayed
   std::map<int, Entry> m_entries;  // by published port
   std::vector<std::pair<std::thread, std::shared_ptr<std::atomic<bool>>>> m_workers;
   bool m_housekeeping = false;

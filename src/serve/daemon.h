@@ -2,7 +2,9 @@
 // sleeping branch when a client connects, stops idle ones, deletes expired
 // ones and carries out the projects' schedules.
 //
-// One loop thread (os::Relay) owns the ports and the connections; starting
+// One loop thread (os::Relay) owns the ports and the connections that arrive
+// while a branch sleeps or wakes; once it is awake, the kernel hands new
+// connections straight to its server (os::Steering), where it can. Starting
 // and stopping servers, expiry and schedules run on worker threads, each with
 // a Context of its own, under the project's lock like any command. A branch's
 // server listens on its private port (state/port_allocator.h) while the daemon
@@ -25,6 +27,10 @@ using OpenContext = std::function<Result<std::shared_ptr<Context>>(bool daemon_s
 
 struct Options {
   int tick_ms = 1000;  // idle checks, expiry and schedules run this often
+  // Connections to an awake branch go from the kernel straight to its server
+  // (os/steering.h); without it, or where the kernel refuses it, the daemon
+  // relays them.
+  bool kernel_steering = true;
   // Where the daemon's own log lines go (a line each, no newline).
   std::function<void(const std::string&)> log;
 };

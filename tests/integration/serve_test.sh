@@ -12,7 +12,7 @@ setup_pool
 LOG=$T/serve.log
 SERVE_PID=""
 start_daemon() {
-  PGD_SERVE_TICK_MS=200 "$PGD" serve --log "$LOG" &
+  PGD_SERVE_TICK_MS=200 "$PGD" serve --log "$LOG" "$@" &
   SERVE_PID=$!
   for _ in $(seq 1 100); do
     [ -S "$PGD_HOME/run/serve.sock" ] && grep -q "serving" "$LOG" 2>/dev/null && return 0
@@ -60,8 +60,14 @@ assert_eq "$(pgd branch get shop/main --json | jq -r .idle_stop_s)" "null" "main
 wait_for 10 "shop/dev asleep" status_is shop/dev sleeping
 [ -f "$MNT/shop/dev/postmaster.pid" ] && fail "a sleeping branch's server still runs"
 before=$(wakes_of shop/dev)
-assert_eq "$(sql shop/dev "SELECT count(*) FROM t")" "101" "the first query on a sleeping branch"
+# inet_server_port() tells the two paths apart: a connection the daemon relays
+# reaches the private port; one the kernel steered keeps the port it dialled.
+assert_eq "$(sql shop/dev "SELECT count(*) || ':' || inet_server_port() FROM t")" "101:$((dev_port + 2000))" \
+  "the first query on a sleeping branch (held, then relayed by the daemon)"
 assert_eq "$(wakes_of shop/dev)" "$((before + 1))" "one wake"
+grep -q "connections to awake branches go straight to their servers" "$LOG" ||
+  fail "kernel steering is off: $(grep -m1 relaying "$LOG")"
+assert_eq "$(sql shop/dev "SELECT inet_server_port()")" "$dev_port" "the next connection goes straight to the server"
 assert_eq "$(pgd branch get shop/dev --json | jq -r .port)" "$dev_port" "the port stays"
 pass "an idle branch sleeps; the first connection wakes it and is answered"
 
@@ -82,13 +88,26 @@ assert_eq "$(wakes_of shop/dev)" "$((before + 1))" "twenty clients, one wake"
 assert_contains "$(grep "woke shop/dev " "$LOG" | tail -n 1)" "for " "the wake names its clients"
 pass "20 concurrent first connections to a sleeping branch: all answered, one start"
 
-# --- TLS passes through: verify-full against the project's CA ----------------
+# --- awake: a client the kernel hands to the server keeps the branch awake ------
+sleeps_of() { grep -c "$1 sleeps after" "$LOG" || true; }
+before=$(sleeps_of shop/dev)
+held=$(PGPASSWORD=$password psql -h 127.0.0.1 -p "$dev_port" -U postgres -d postgres -XtAq \
+  -c "SELECT inet_server_port() || ':' || count(*) FROM t, pg_sleep(3)")
+assert_eq "$held" "$dev_port:101" "a steered session that outlives the 1 s idle stop"
+assert_eq "$(sleeps_of shop/dev)" "$before" "no sleep while a steered client was connected"
+wait_for 10 "shop/dev asleep once the client left" status_is shop/dev sleeping
+pass "an awake branch's new connections go straight to its server, and they keep it awake"
+
+# --- TLS: verify-full against the project's CA, relayed and steered ---------
 pgd branch set shop/dev --idle-stop never >/dev/null
 ca=$(pgd branch get shop/dev --json | jq -r .ssl_root_cert)
-ssl=$(PGPASSWORD=$password psql "host=127.0.0.1 port=$dev_port user=postgres dbname=postgres sslmode=verify-full sslrootcert=$ca" \
-  -XtAq -c "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-assert_eq "$ssl" "t" "a verify-full TLS session through the daemon"
-pass "TLS verify-full through the daemon (it passes bytes, the server terminates TLS)"
+tls_query() {
+  PGPASSWORD=$password psql "host=127.0.0.1 port=$dev_port user=postgres dbname=postgres sslmode=verify-full sslrootcert=$ca" \
+    -XtAq -c "SELECT ssl::text || ':' || inet_server_port() FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+}
+assert_eq "$(tls_query)" "true:$((dev_port + 2000))" "a verify-full session that wakes the branch (relayed)"
+assert_eq "$(tls_query)" "true:$dev_port" "a verify-full session to the awake branch (steered)"
+pass "TLS verify-full on the published port, waking (bytes relayed untouched) and awake"
 
 # --- a branch that cannot start: the client gets PostgreSQL's error ----------
 pgd branch create shop/broken >/dev/null
@@ -185,6 +204,12 @@ last=$(tail -n 1 "$T/acked")
 assert_eq "$last" "150" "the writer reconnected after the restart"
 assert_eq "$(sql shop/main "SELECT count(*) FROM pgbench_accounts")" "100000" "pgbench's tables intact"
 expect_exit 0 pgd doctor
+# The steering program lives as long as the daemon's descriptors: no server it
+# started may have inherited one (they would keep it attached after a kill -9).
+for pidfile in "$MNT"/shop/*/postmaster.pid; do
+  pid=$(head -n 1 "$pidfile")
+  ! ls -l "/proc/$pid/fd" 2>/dev/null | grep -q "bpf" || fail "server $pid holds a BPF descriptor"
+done
 pass "kill -9 of the daemon under pgbench: $acked acknowledged rows all present, clients reconnect"
 
 # --- stopping the daemon puts servers back on their ports ---------------------------
@@ -201,6 +226,17 @@ assert_eq "$(listen_port_of shop/dev)" "$dev_port" "started without the daemon: 
 assert_eq "$(sql shop/dev "SELECT count(*) FROM t")" "101" "data without the daemon"
 expect_exit 0 pgd doctor
 pass "without the daemon every server listens on its own port again"
+
+# --- --relay-only: the daemon passes every connection, TLS included -------------
+start_daemon --relay-only
+grep -q "relaying every connection (--relay-only)" "$LOG" || fail "the daemon did not say it relays everything"
+wait_for 15 "shop/dev behind the daemon" listens_on shop/dev "$((dev_port + 2000))"
+for i in 1 2; do
+  assert_eq "$(sql shop/dev "SELECT inet_server_port()")" "$((dev_port + 2000))" "an awake branch's connection $i, relayed"
+done
+assert_eq "$(tls_query)" "true:$((dev_port + 2000))" "verify-full through the relay"
+stop_daemon
+pass "--relay-only: every connection passes through the daemon, TLS verify-full included"
 
 # --- a daemon killed and not restarted: doctor finds the servers it left ------
 start_daemon
