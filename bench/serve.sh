@@ -4,7 +4,9 @@
 #    scale-BENCH_SCALE branch, alternating with the same psql against a branch
 #    that is awake, BENCH_WAKES times each: the wake's cost is the difference.
 #  - Through the daemon: pgbench -c 4 -j 2 select-only and tpcb-like against the
-#    published port and directly against the same server's private port,
+#    published port (its connections steered to the server by the kernel, or
+#    relayed where it cannot: the report says which) and directly against the
+#    same server's private port,
 #    alternating, BENCH_ROUNDS rounds of BENCH_SECONDS: TPS and p95 latency.
 #  - Many: BENCH_MANY branches of a scale-10 project in the same pool, each
 #    asleep after its creation, then BENCH_AWAKE of them woken: memory (PSS) of
@@ -57,6 +59,8 @@ read -r _ PLAIN_MED PLAIN_P95 _ < <(pick plain "$T/wake.txt" | stats)
 "$PGD" branch set shop/sleepy --idle-stop never >/dev/null
 
 # --- pgbench through the daemon and direct, alternately ---------------------------
+if grep -q "go straight to their servers" "$T/serve.log"; then PATH_TAKEN="steered by the kernel (BPF sk_lookup)"
+else PATH_TAKEN="relayed by the daemon ($(grep -m1 -o "relaying every connection.*" "$T/serve.log"))"; fi
 PRIVATE_PORT=$(sed -n 4p "$MNT/shop/awake/postmaster.pid")
 : >"$T/pgbench.txt"
 p95_of_logs() {  # pgbench -l files (column 3: latency in us) -> p95 in us
@@ -140,6 +144,7 @@ report() {
   printf "%-62s %6d %6d\n" "  a sleeping branch (wake)" "$WAKE_MED" "$WAKE_P95"
   printf "%-62s %6d %6d\n" "  an awake branch (the floor)" "$PLAIN_MED" "$PLAIN_P95"
   echo "  the wake adds $(( WAKE_MED - PLAIN_MED )) ms (medians)"
+  echo "# pgbench's connections to the published port: $PATH_TAKEN"
   printf "%-62s %8s %8s %7s\n" "pgbench -c4 -j2, ${SECONDS_PER_RUN} s x $ROUNDS (median)" "TPS" "p95 us" "ratio"
   for name in select tpcb; do
     for via in daemon direct; do
@@ -163,7 +168,7 @@ if [ -n "${BENCH_REPORT:-}" ]; then
   { echo "## pgd serve (bench/serve.sh)"; echo; echo '```'; report; echo '```'; echo; } >>"$BENCH_REPORT"
 fi
 if [ -n "${BENCH_JSON:-}" ]; then
-  json_obj wake_median_ms "$WAKE_MED" wake_p95_ms "$WAKE_P95" plain_median_ms "$PLAIN_MED" \
+  json_obj wake_median_ms "$WAKE_MED" wake_p95_ms "$WAKE_P95" plain_median_ms "$PLAIN_MED" pgbench_path "$PATH_TAKEN" \
     tps_select_daemon "$TPS_select_daemon" tps_select_direct "$TPS_select_direct" \
     tps_tpcb_daemon "$TPS_tpcb_daemon" tps_tpcb_direct "$TPS_tpcb_direct" \
     p95_us_select_daemon "$P95_select_daemon" p95_us_select_direct "$P95_select_direct" \
