@@ -13,10 +13,10 @@
 #    the daemon and every postmaster, `pgd status` time, and wake and
 #    branch-ready time of the last branches against the first.
 # Usage: sudo bash bench/serve.sh [build/pgd]
-# Env: BENCH_SCALE (100), BENCH_WAKES (20), BENCH_ROUNDS (3), BENCH_SECONDS (15),
+# Env: BENCH_SCALE (100), BENCH_WAKES (20), BENCH_ROUNDS (4), BENCH_SECONDS (15),
 #      BENCH_MANY (1000), BENCH_AWAKE (20)
 source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
-SCALE=${BENCH_SCALE:-100} WAKES=${BENCH_WAKES:-20} ROUNDS=${BENCH_ROUNDS:-3}
+SCALE=${BENCH_SCALE:-100} WAKES=${BENCH_WAKES:-20} ROUNDS=${BENCH_ROUNDS:-4}
 SECONDS_PER_RUN=${BENCH_SECONDS:-15} MANY=${BENCH_MANY:-1000} AWAKE=${BENCH_AWAKE:-20}
 SERVE_PID=""
 stop_daemon() { [ -n "$SERVE_PID" ] && kill -TERM "$SERVE_PID" && wait "$SERVE_PID"; SERVE_PID=""; return 0; }
@@ -66,10 +66,16 @@ PRIVATE_PORT=$(sed -n 4p "$MNT/shop/awake/postmaster.pid")
 p95_of_logs() {  # pgbench -l files (column 3: latency in us) -> p95 in us
   cat "$@" | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int(NR*0.95+0.5)]}'
 }
-for round in $(seq 1 "$ROUNDS"); do
-  for mode in "-S" "-b tpcb-like"; do
-    for via in daemon direct; do
+# One workload at a time (select-only first: tpcb-like's writes would tax
+# whatever ran after them), the order of the pair swapped every round, and a
+# checkpoint before each run, so that neither side inherits the other's
+# writeback.
+for mode in "-S" "-b tpcb-like"; do
+  for round in $(seq 1 "$ROUNDS"); do
+    order=$([ $((round % 2)) -eq 1 ] && echo "daemon direct" || echo "direct daemon")
+    for via in $order; do
       port=$([ "$via" = daemon ] && echo "$AWAKE_PORT" || echo "$PRIVATE_PORT")
+      q "$PRIVATE_PORT" "CHECKPOINT" >/dev/null
       rm -rf "$T/lat" && mkdir "$T/lat"
       # shellcheck disable=SC2086
       tps=$(cd "$T/lat" && "$PGBIN/pgbench" -n $mode -c 4 -j 2 -T "$SECONDS_PER_RUN" -l \
@@ -126,6 +132,11 @@ for i in $(seq 1 $((AWAKE / 2))) $(seq $((MANY - AWAKE / 2 + 1)) "$MANY"); do
 done
 WAKE_FIRST=$(head -n $((AWAKE / 2)) "$T/wake_many.txt" | awk '{print $2}' | stats | awk '{print $2}')
 WAKE_LAST=$(tail -n $((AWAKE / 2)) "$T/wake_many.txt" | awk '{print $2}' | stats | awk '{print $2}')
+# The daemon's own CPU with every branch served and nobody connecting, over
+# 10 s, at this bench's 100 ms tick (10 times the default's work).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVE_PID/stat"; }
+c0=$(cpu_ticks); sleep 10; c1=$(cpu_ticks)
+IDLE_CPU_PCT=$(echo "scale=1; ($c1 - $c0) * 100 / $(getconf CLK_TCK) / 10" | bc -l)
 t0=$(now_ms); "$PGD" status >/dev/null; STATUS_MS=$(( $(now_ms) - t0 ))
 t0=$(now_ms); "$PGD" status --size >/dev/null; STATUS_SIZE_MS=$(( $(now_ms) - t0 ))
 pss_kib() {  # total PSS of the daemon and every postmaster family on this pool
@@ -157,6 +168,7 @@ report() {
   echo "# $MANY branches of a scale-10 project, $AWAKE woken, $RUNNING postmasters running"
   printf "%-62s %8d\n" "memory of pgd serve and every postmaster (PSS, MiB)" "$MEM_MIB"
   printf "%-62s %8d\n" "  of which pgd serve" "$DAEMON_MIB"
+  printf "%-62s %8s\n" "pgd serve's CPU, nobody connecting, 100 ms tick (% of a core)" "$IDLE_CPU_PCT"
   printf "%-62s %8d\n" "pgd status (ms; sizes skipped past 100 branches)" "$STATUS_MS"
   printf "%-62s %8d\n" "pgd status --size (ms; every branch's extents walked)" "$STATUS_SIZE_MS"
   printf "%-62s %8d %8d\n" "wake, first and last $((AWAKE / 2)) branches (median ms)" "$WAKE_FIRST" "$WAKE_LAST"
@@ -173,7 +185,7 @@ if [ -n "${BENCH_JSON:-}" ]; then
     tps_tpcb_daemon "$TPS_tpcb_daemon" tps_tpcb_direct "$TPS_tpcb_direct" \
     p95_us_select_daemon "$P95_select_daemon" p95_us_select_direct "$P95_select_direct" \
     p95_us_tpcb_daemon "$P95_tpcb_daemon" p95_us_tpcb_direct "$P95_tpcb_direct" \
-    many "$MANY" awake "$AWAKE" running "$RUNNING" memory_mib "$MEM_MIB" status_ms "$STATUS_MS" status_size_ms "$STATUS_SIZE_MS" \
+    many "$MANY" awake "$AWAKE" running "$RUNNING" memory_mib "$MEM_MIB" idle_cpu_pct "$IDLE_CPU_PCT" status_ms "$STATUS_MS" status_size_ms "$STATUS_SIZE_MS" \
     wake_first_ms "$WAKE_FIRST" wake_last_ms "$WAKE_LAST" ready_first_ms "$READY_FIRST" \
     ready_last_ms "$READY_LAST" | bench_json "$BENCH_JSON" '.[0]'
 fi

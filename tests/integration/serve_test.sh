@@ -157,6 +157,56 @@ expect_exit 2 pgd branch set shop/dev --ttl soon
 expect_exit 2 pgd branch set shop/dev
 pass "expired branches are deleted (children first, none with a live child); bad settings exit 2"
 
+# --- a command and the daemon on one branch at once: the project lock serializes ---
+# A holder of the project's lock (flock, as every pgd command takes it) makes
+# the daemon's wake and a delete, or an expiry and a reset, queue for it; which
+# goes first is the scheduler's choice. Either order must end whole: the branch
+# gone, no server left running, doctor clean, and the client answered or told
+# why in a PostgreSQL error.
+lock_file=$PGD_HOME/locks/shop.lock
+server_of() { ps -eo pid=,args= | awk -v d="$MNT/shop/$1" '{ for (i = 1; i < NF; i++) if ($i == "-D" && $(i + 1) == d) print $1 }'; }
+pgd branch create shop/gone >/dev/null
+pgd branch set shop/gone --idle-stop 1s >/dev/null
+wait_for 10 "shop/gone asleep" status_is shop/gone sleeping
+gone_port=$(port_of shop/gone)
+flock "$lock_file" sleep 2 &
+holder=$!
+sleep 0.3
+PGPASSWORD=$password psql -h 127.0.0.1 -p "$gone_port" -U postgres -d postgres -XtAq \
+  -c "SELECT count(*) FROM t" >"$T/gone.out" 2>&1 &
+client=$!
+sleep 0.3  # the wake now waits for the lock
+"$PGD" branch delete shop/gone >"$T/delete.out" 2>&1 &
+deleter=$!
+wait "$holder"
+wait "$deleter" || fail "delete during a wake: $(cat "$T/delete.out")"
+wait "$client" || true  # answered or refused: its output says which, checked below
+expect_exit 1 pgd branch get shop/gone
+[ -z "$(server_of gone)" ] || fail "a server of the deleted branch still runs: $(server_of gone)"
+grep -qx "101" "$T/gone.out" || grep -q "FATAL" "$T/gone.out" ||
+  fail "the waking client got neither an answer nor a PostgreSQL error: $(cat "$T/gone.out")"
+expect_exit 0 pgd doctor
+
+pgd branch create shop/temp --ttl 3s >/dev/null
+sql shop/temp "INSERT INTO t VALUES (500)"
+flock "$lock_file" sleep 4 &  # past the expiry
+holder=$!
+sleep 0.3
+"$PGD" branch reset shop/temp >"$T/reset.out" 2>&1 &
+resetter=$!
+wait "$holder"
+reset_rc=0
+wait "$resetter" || reset_rc=$?
+case $reset_rc in
+  0) ;;  # the reset went first; the expiry follows
+  1) assert_contains "$(cat "$T/reset.out")" "not found" "a reset after the expiry is told why" ;;
+  *) fail "reset during an expiry exited $reset_rc: $(cat "$T/reset.out")" ;;
+esac
+wait_for 20 "shop/temp expired" sh -c "! '$PGD' branch get shop/temp >/dev/null 2>&1"
+[ -z "$(server_of temp)" ] || fail "a server of the expired branch still runs"
+expect_exit 0 pgd doctor
+pass "a delete during a wake and an expiry during a reset are serialized by the project lock"
+
 # --- schedules: snapshots the daemon takes, PITR across them --------------------
 sql shop/main "CREATE TABLE log (id int PRIMARY KEY, at timestamptz NOT NULL)"
 pgd project set shop --snapshot-every 5s --keep-snapshots 1h --keep-wal 1h >/dev/null
