@@ -112,7 +112,8 @@ class Daemon {
     auto live = m_ctx.postgres.listening_port(in);
     if (!pid || !live || *live == e.branch.port || *pid == e.steered_to) return;
     if (auto steered = m_steering->steer(e.branch.port, *pid, *live); !steered) {
-      if (!std::exchange(e.steer_failure_logged, true))
+      // NotFound: the server is still starting (no listening socket yet); the next tick tries again.
+      if (steered.error().kind != ErrorKind::NotFound && !std::exchange(e.steer_failure_logged, true))
         log(fmt::format("{}: relaying its connections: {}", e.branch.full_name(), steered.error().message));
       return;
     }
@@ -323,15 +324,22 @@ class Daemon {
 
   // False, and the server left running, when a client reached it after all:
   // one the kernel steered there just before the port was unsteered.
+  // The look at pg_stat_activity comes before the lock, which creates of the
+  // project wait for: no new client can reach the server by then (its port
+  // is unsteered and the daemon holds whoever comes).
   Result<bool> sleep_branch(const BranchRef& ref) {
     TRY_ASSIGN(auto ctx, m_open(true));
+    {
+      TRY_ASSIGN(BranchRecord b, require_branch(*ctx, ref));
+      if (b.state != BranchState::Running) return true;  // a command changed it meanwhile
+      TRY_ASSIGN(std::string password, session_password(*ctx, b));
+      TRY_ASSIGN(auto rows, ctx->postgres.query(instance_for(*ctx, b), password, k_count_clients));
+      if (rows.empty() || rows[0].empty() || rows[0][0] != "0") return false;
+    }
     TRY_ASSIGN(auto lock, lock_project(*ctx, ref.project));
     TRY_ASSIGN(BranchRecord b, require_branch(*ctx, ref));
-    if (b.state != BranchState::Running) return true;  // a command changed it meanwhile
+    if (b.state != BranchState::Running) return true;
     Instance in = instance_for(*ctx, b);
-    TRY_ASSIGN(std::string password, session_password(*ctx, b));
-    TRY_ASSIGN(auto rows, ctx->postgres.query(in, password, k_count_clients));
-    if (rows.empty() || rows[0].empty() || rows[0][0] != "0") return false;
     TRY(ctx->postgres.stop(in));
     TRY(ctx->store.set_branch_state(b.project, b.name, BranchState::Sleeping));
     return true;
