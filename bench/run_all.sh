@@ -35,6 +35,7 @@ BENCH_JSON=$OUT/pitr_replay.json bash bench/pitr_replay.sh build/pgd
 BENCH_JSON=$OUT/import.json bash bench/import.sh build/pgd
 BENCH_JSON=$OUT/follow.json bash bench/follow.sh build/pgd
 BENCH_JSON=$OUT/serve.json bash bench/serve.sh build/pgd
+BENCH_JSON=$OUT/parallel_create.json bash bench/parallel_create.sh build/pgd
 BENCH_JSON=$OUT/scale.json bash bench/scale.sh build/pgd
 BENCH_JSON=$OUT/runtime.json bash bench/runtime.sh build/pgd
 bash bench/targets.sh "$OUT" >>"$REPORT"

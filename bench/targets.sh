@@ -75,6 +75,16 @@ if [ -f "$srv" ]; then
   row "wake of the last branches as fast as of the first (within 20%) (issue 19)" "$wl vs $wf ms" "$([ $(( wl * 100 )) -le $(( wf * 120 )) ] && echo true)"
   row "branch-ready of the last branches within 20% of the first (issue 19)" "$rl vs $rf ms" "$([ $(( rl * 100 )) -le $(( rf * 120 )) ] && echo true)"
 fi
+pc=$D/parallel_create.json
+if [ -f "$pc" ]; then
+  m8=$(j "$pc" '[.[] | select(.n == 8)][0].median_ms // empty')
+  [ -n "$m8" ] && row "8 concurrent creates: median ≤ 300 ms to the first answer (issue 25)" "$m8 ms" \
+    "$([ "$m8" -le 300 ] && echo true)"
+  m128=$(j "$pc" '[.[] | select(.n == 128)][0].median_ms // empty')
+  p128=$(j "$pc" '[.[] | select(.n == 128)][0].p95_ms // empty')
+  [ -n "$m128" ] && row "128 concurrent creates: median ≤ 2 s, p95 ≤ 4 s (issue 25)" "$m128 ms, p95 $p128 ms" \
+    "$([ "$m128" -le 2000 ] && [ "$p128" -le 4000 ] && echo true)"
+fi
 # Each pgd figure against the ext4 run made just before it (runtime.sh pairs them).
 runtime_rows() {  # TARGET-LABEL SUFFIX
   local sel="[.[] | select(.target == \"$1: branch\")][0]" t et s es

@@ -52,6 +52,31 @@ Status require_free_space(Context& ctx, const std::string& subject) {
                           subject, ctx.storage.root(), format_bytes(free), format_bytes(k_min_free)));
 }
 
+std::optional<uint64_t> meminfo_available_bytes(const std::string& meminfo) {
+  auto at = meminfo.find("MemAvailable:");
+  if (at == std::string::npos) return std::nullopt;
+  uint64_t kib = 0;
+  bool digits = false;
+  for (size_t i = at + 13; i < meminfo.size() && meminfo[i] != '\n'; ++i) {
+    if (meminfo[i] == ' ') continue;
+    if (meminfo[i] < '0' || meminfo[i] > '9') break;
+    kib = kib * 10 + static_cast<uint64_t>(meminfo[i] - '0');
+    digits = true;
+  }
+  return digits ? std::optional<uint64_t>(kib * 1024) : std::nullopt;
+}
+
+Status require_memory(Context& ctx, const std::string& subject) {
+  auto meminfo = ctx.files.read("/proc/meminfo");
+  if (!meminfo) return {};
+  auto available = meminfo_available_bytes(*meminfo);
+  if (!available || *available >= k_min_available_memory) return {};
+  return fail(ErrorKind::Conflict,
+              fmt::format("{}: only {} of memory is available, too little to start another server; stop "
+                          "branches you do not use (pgd stop), or let pgd serve put idle ones to sleep",
+                          subject, format_bytes(*available)));
+}
+
 std::string to_string(LiveStatus status) {
   switch (status) {
     case LiveStatus::Running: return "running";
@@ -134,6 +159,10 @@ Status clone_and_start(Context& ctx, Timings& t, const BranchRecord& source,
     return ctx.postgres.prepare_clone(in, Recovery::No);
   }));
   TRY(op.step("configured"));
+  // What is left (the start and the base) touches this branch alone: other
+  // creates of the project go on meanwhile. A following main's clone also
+  // becomes the project's (adopt_standby_clone), so it keeps the lock.
+  if (!is_following_main(ctx, source)) op.release_project_lock();
   TRY(start_with_base(ctx, t, at_volume, in, points, op));
   // A clone of a following main: the same crash recovery, then it is the project's.
   if (is_following_main(ctx, source)) TRY(adopt_standby_clone(ctx, t, at_volume, in, points));
@@ -173,7 +202,8 @@ Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
                                     const std::optional<BranchRef>& from) {
   auto started = std::chrono::steady_clock::now();
   TRY(require_free_space(ctx, "branch '" + target.full() + "'"));
-  TRY_ASSIGN(Operation op, Operation::begin(ctx, "branch.create", target.project, target.full()));
+  TRY(require_memory(ctx, "branch '" + target.full() + "'"));
+  TRY_ASSIGN(Operation op, Operation::begin_create(ctx, "branch.create", target.project, target.full()));
   TRY_ASSIGN(BranchRecord source, resolve_source(ctx, target, from));
 
   TRY_ASSIGN(BranchRecord branch, reserve_new_branch(ctx, target, source, op));

@@ -62,6 +62,15 @@ void warn_if_failed(Context& ctx, const Status& status, const std::string& what)
 // a clean error beats a half-made branch or a server stopped by ENOSPC.
 Status require_free_space(Context& ctx, const std::string& subject);
 
+// Refuses to start another server when the machine has less than 256 MiB of
+// memory available (/proc/meminfo's MemAvailable; no check where it cannot be
+// read): many creates at once fail fast with the reason, before anything is
+// made, instead of pushing the machine into the OOM killer.
+inline constexpr uint64_t k_min_available_memory = 256ULL << 20;
+Status require_memory(Context& ctx, const std::string& subject);
+// MemAvailable of a /proc/meminfo, in bytes.
+std::optional<uint64_t> meminfo_available_bytes(const std::string& meminfo);
+
 // The runtime view of a branch record.
 Instance instance_for(const Context& ctx, const BranchRecord& branch);
 

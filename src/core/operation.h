@@ -25,6 +25,17 @@ class Operation {
  public:
   static Result<Operation> begin(Context& ctx, const std::string& op, const std::string& project,
                                  const std::string& subject);
+  // A branch create: like begin(), and it can let the project's lock go
+  // before its longest phase (release_project_lock).
+  static Result<Operation> begin_create(Context& ctx, const std::string& op, const std::string& project,
+                                        const std::string& subject);
+  // For a create whose branch is reserved, cloned and configured: other
+  // creates of the project may go on while this one starts its server. It
+  // keeps a shared hold on the project's starts lock, which every other
+  // holder of the project's lock waits for (lock_project), so a delete,
+  // reset, PITR or doctor never meets a branch half-started. A no-op for an
+  // operation begun with begin().
+  void release_project_lock();
   Operation(Operation&& other) noexcept;
   Operation(const Operation&) = delete;
   ~Operation();
@@ -38,15 +49,19 @@ class Operation {
  private:
   Operation(Context& ctx, std::unique_ptr<os::Lock> lock, std::string op)
       : m_ctx(&ctx), m_lock(std::move(lock)), m_op(std::move(op)) {}
+  static Result<Operation> start(Context& ctx, std::unique_ptr<os::Lock> lock, const std::string& op,
+                                 const std::string& subject);
   Context* m_ctx;
   std::unique_ptr<os::Lock> m_lock;
+  std::unique_ptr<os::Lock> m_starting;  // a create's shared hold on the starts lock
   std::string m_op;
   std::unique_ptr<os::DeferInterrupts> m_defer;  // set by finish_regardless()
   std::optional<int64_t> m_intent;
 };
 
 // Just the project's lock, for single-step commands (start, stop) and doctor
-// (which waits less: a busy project is reported, not waited for).
+// (which waits less: a busy project is reported, not waited for). It is held
+// once no create of the project is still starting its server outside it.
 inline constexpr int k_project_lock_timeout_ms = 600'000;  // a PITR may replay for minutes
 Result<std::unique_ptr<os::Lock>> lock_project(Context& ctx, const std::string& project,
                                                int timeout_ms = k_project_lock_timeout_ms);

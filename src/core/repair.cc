@@ -31,6 +31,7 @@ struct ProjectState {
   std::vector<BranchRecord> branches;
   std::vector<SnapshotRecord> snapshots;
   std::vector<IntentRecord> intents;  // interrupted ones (pid gone)
+  std::set<std::string> in_progress;  // subjects of operations whose pgd still runs
   std::vector<std::string> volumes;   // on disk
 };
 
@@ -40,8 +41,11 @@ Result<ProjectState> load(Context& ctx, const std::string& name) {
   TRY_ASSIGN(s.branches, ctx.store.branches(name));
   TRY_ASSIGN(s.snapshots, ctx.store.snapshots(name));
   TRY_ASSIGN(auto intents, ctx.store.intents());
-  for (const auto& i : intents)
-    if (project_of(i.subject) == name && !pgd_alive(ctx.processes, i.pid)) s.intents.push_back(i);
+  for (const auto& i : intents) {
+    if (project_of(i.subject) != name) continue;
+    if (pgd_alive(ctx.processes, i.pid)) s.in_progress.insert(i.subject);
+    else s.intents.push_back(i);
+  }
   TRY_ASSIGN(auto volumes, ctx.storage.list());
   for (const auto& v : volumes)
     if (project_of(v) == name) s.volumes.push_back(v);
@@ -92,7 +96,9 @@ class Reconciler {
     std::set<std::string> on_disk(s.volumes.begin(), s.volumes.end());
     for (const auto& b : s.branches) {
       std::string subject = "branch " + b.full_name();
-      if (b.state == BranchState::Creating) {
+      if (b.state == BranchState::Creating && s.in_progress.count(b.full_name())) {
+        continue;  // a create that runs now (doctor without --fix takes no lock)
+      } else if (b.state == BranchState::Creating) {
         found(subject, "its creation never finished", "destroy what was made of it",
               [&] { return destroy_branch(m_ctx, b); });
       } else if (!on_disk.count(b.volume)) {

@@ -16,11 +16,12 @@
 
 namespace pgd::os {
 
-Result<FileLock> FileLock::acquire(const std::string& path, const std::string& what, int timeout_ms) {
+Result<FileLock> FileLock::acquire(const std::string& path, const std::string& what, int timeout_ms,
+                                   bool shared) {
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd.valid()) return fail(fmt::format("lock {}: {}", path, std::strerror(errno)));
   auto started = std::chrono::steady_clock::now();
-  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+  while (::flock(fd.get(), (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR)
       return fail(fmt::format("lock {}: {}", path, std::strerror(errno)));
     if (int s = interrupt_signal())

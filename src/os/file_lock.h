@@ -1,4 +1,4 @@
-// An exclusive advisory lock (flock) on a file, released when the object dies
+// An advisory lock (flock) on a file, exclusive or shared, released when the object dies
 // or the process does — so a pgd killed with -9 never leaves a lock behind.
 #pragma once
 
@@ -12,7 +12,8 @@ namespace pgd::os {
 class FileLock {
  public:
   // Waits up to `timeout_ms` for the lock; `what` names it in the error.
-  static Result<FileLock> acquire(const std::string& path, const std::string& what, int timeout_ms);
+  static Result<FileLock> acquire(const std::string& path, const std::string& what, int timeout_ms,
+                                  bool shared = false);
   FileLock(FileLock&&) noexcept = default;
   FileLock& operator=(FileLock&&) noexcept = default;
 

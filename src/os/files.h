@@ -31,6 +31,10 @@ class Lock {
   virtual ~Lock() = default;
 };
 
+// Exclusive: one holder. Shared: any number of holders while nobody holds it
+// exclusively (flock's LOCK_SH).
+enum class LockMode { Exclusive, Shared };
+
 class Files {
  public:
   virtual ~Files() = default;
@@ -50,10 +54,10 @@ class Files {
   // The regular files in `dir` with their sizes and times, sorted by name; a
   // missing directory has none.
   virtual Result<std::vector<FileInfo>> list_files(const std::string& dir) = 0;
-  // An exclusive lock on `path`, waiting up to `timeout_ms`; `what` names it in
-  // the error ("project 'shop' is busy: ...", ErrorKind::Conflict).
+  // A lock on `path`, waiting up to `timeout_ms`; `what` names it in the error
+  // ("project 'shop' is busy: ...", ErrorKind::Conflict).
   virtual Result<std::unique_ptr<Lock>> lock(const std::string& path, const std::string& what,
-                                             int timeout_ms) = 0;
+                                             int timeout_ms, LockMode mode = LockMode::Exclusive) = 0;
 };
 
 // The real filesystem (os/fs.h, os/file_lock.h).
@@ -71,7 +75,7 @@ class RealFiles : public Files {
   Result<std::vector<std::string>> list_names(const std::string& dir) override;
   Result<std::vector<FileInfo>> list_files(const std::string& dir) override;
   Result<std::unique_ptr<Lock>> lock(const std::string& path, const std::string& what,
-                                     int timeout_ms) override;
+                                     int timeout_ms, LockMode mode = LockMode::Exclusive) override;
 };
 
 }  // namespace pgd::os

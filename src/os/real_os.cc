@@ -68,8 +68,8 @@ Result<std::vector<FileInfo>> RealFiles::list_files(const std::string& dir) {
 }
 
 Result<std::unique_ptr<Lock>> RealFiles::lock(const std::string& path, const std::string& what,
-                                              int timeout_ms) {
-  TRY_ASSIGN(FileLock lock, FileLock::acquire(path, what, timeout_ms));
+                                              int timeout_ms, LockMode mode) {
+  TRY_ASSIGN(FileLock lock, FileLock::acquire(path, what, timeout_ms, mode == LockMode::Shared));
   return std::unique_ptr<Lock>(std::make_unique<RealLock>(std::move(lock)));
 }
 

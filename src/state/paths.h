@@ -60,6 +60,13 @@ struct Paths {
   std::string lock_file(const std::string& project) const {
     return home + "/locks/" + project + ".lock";
   }
+  // Held shared by each create of the project while it starts its server
+  // without the project's lock, exclusively by every other holder of that lock
+  // (core/operation.h). Never a project's lock file: those end in ".lock".
+  std::string starts_lock_file(const std::string& project) const {
+    return home + "/locks/" + project + ".starts";
+  }
+  std::string client_files_lock() const { return home + "/locks/client-files.lock"; }
 
   // $PGD_HOME, else /var/lib/pgd for root (Postgres, running as another user,
   // cannot reach into /root), else ~/.local/share/pgd.

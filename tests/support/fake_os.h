@@ -26,6 +26,7 @@ class FakeFiles : public os::Files {
   std::map<std::string, File> files;
   std::set<std::string> dirs;
   std::set<std::string> locked;       // held locks' paths
+  std::multiset<std::string> shared_locked;  // held shared locks' paths, once per holder
   std::set<std::string> fail_write;   // write_atomic of these paths fails
   std::set<std::string> fail_remove;  // remove_* of these paths (or below them) fails
 
@@ -83,10 +84,12 @@ class FakeFiles : public os::Files {
         out.push_back({p.substr(dir.size() + 1), f.content.size(), f.mtime_s});
     return out;  // a map: already sorted by name
   }
-  Result<std::unique_ptr<os::Lock>> lock(const std::string& path, const std::string& what, int) override {
-    if (locked.count(path))
+  Result<std::unique_ptr<os::Lock>> lock(const std::string& path, const std::string& what, int,
+                                         os::LockMode mode = os::LockMode::Exclusive) override {
+    bool shared = mode == os::LockMode::Shared;
+    if (locked.count(path) || (!shared && shared_locked.count(path)))
       return fail(ErrorKind::Conflict, fmt::format("{} is busy: another pgd command holds it; try again", what));
-    return std::unique_ptr<os::Lock>(std::make_unique<HeldLock>(*this, path));
+    return std::unique_ptr<os::Lock>(std::make_unique<HeldLock>(*this, path, shared));
   }
 
   // Copies every file and directory below `from` to below `to` (a clone).
@@ -111,14 +114,20 @@ class FakeFiles : public os::Files {
  private:
   class HeldLock : public os::Lock {
    public:
-    HeldLock(FakeFiles& files, std::string path) : m_files(files), m_path(std::move(path)) {
-      m_files.locked.insert(m_path);
+    HeldLock(FakeFiles& files, std::string path, bool shared)
+        : m_files(files), m_path(std::move(path)), m_shared(shared) {
+      if (m_shared) m_files.shared_locked.insert(m_path);
+      else m_files.locked.insert(m_path);
     }
-    ~HeldLock() override { m_files.locked.erase(m_path); }
+    ~HeldLock() override {
+      if (m_shared) m_files.shared_locked.erase(m_files.shared_locked.find(m_path));
+      else m_files.locked.erase(m_path);
+    }
 
    private:
     FakeFiles& m_files;
     std::string m_path;
+    bool m_shared;
   };
   bool refuses_removal(const std::string& path) const {
     for (auto& p : fail_remove)

@@ -35,6 +35,26 @@ TEST_F(Branches, CreateClonesParentAndRecordsItRunning) {
   EXPECT_NE(rec->port, w.store->branch("prod", "main")->value().port);
 }
 
+TEST_F(Branches, CreateIsRefusedBeforeAnythingIsMadeWhenMemoryIsShort) {
+  w.files.files["/proc/meminfo"].content = "MemTotal:       24683840 kB\nMemAvailable:     131072 kB\n";
+  auto r = create("dev");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::Conflict);
+  EXPECT_EQ(r.error().message,
+            "branch 'prod/dev': only 128.0 MiB of memory is available, too little to start another server; "
+            "stop branches you do not use (pgd stop), or let pgd serve put idle ones to sleep");
+  EXPECT_EQ(branch_count(), 1u);
+  EXPECT_FALSE(w.storage.volumes.count("prod/dev"));
+  w.files.files["/proc/meminfo"].content = "MemAvailable:    1048576 kB\n";
+  EXPECT_TRUE(create("dev"));
+}
+
+TEST(Meminfo, ReadsMemAvailable) {
+  EXPECT_EQ(meminfo_available_bytes("MemTotal: 10 kB\nMemAvailable:  2048 kB\n"), 2048u * 1024);
+  EXPECT_EQ(meminfo_available_bytes("MemTotal: 10 kB\n"), std::nullopt);
+  EXPECT_EQ(meminfo_available_bytes("MemAvailable: x kB\n"), std::nullopt);
+}
+
 TEST_F(Branches, CreateCheckpointsBeforeSnapshottingARunningSource) {
   ASSERT_TRUE(create("dev"));
   ASSERT_GE(w.postgres.calls.size(), 7u);

@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <optional>
+
 #include <gtest/gtest.h>
 
 #include "core/projects.h"
@@ -41,6 +43,47 @@ TEST(Operation, ASecondCommandOnTheSameProjectIsRefused) {
   EXPECT_EQ(second.error().message, "project 'prod' is busy: another pgd command holds it; try again");
   EXPECT_EQ(w.store->intents()->size(), 1u);
   EXPECT_TRUE(Operation::begin(*w.ctx, "branch.create", "other", "other/b"));
+}
+
+TEST(Operation, ACreateLetsTheProjectGoWhileItStartsAndEveryOtherHolderWaitsForIt) {
+  FakeWorld w;
+  const std::string project_lock = w.ctx->paths.lock_file("prod");
+  const std::string starts = w.ctx->paths.starts_lock_file("prod");
+  std::optional<Operation> create;
+  {
+    auto begun = Operation::begin_create(*w.ctx, "branch.create", "prod", "prod/a");
+    ASSERT_TRUE(begun) << begun.error().message;
+    create.emplace(std::move(*begun));
+  }
+  EXPECT_TRUE(w.files.locked.count(project_lock));
+  EXPECT_EQ(w.files.shared_locked.count(starts), 1u);
+  EXPECT_FALSE(Operation::begin_create(*w.ctx, "branch.create", "prod", "prod/b")) << "the reserve and clone are serial";
+
+  create->release_project_lock();
+  EXPECT_FALSE(w.files.locked.count(project_lock));
+  {
+    auto second = Operation::begin_create(*w.ctx, "branch.create", "prod", "prod/b");
+    ASSERT_TRUE(second) << "a second create goes on while the first starts its server";
+    second->release_project_lock();
+    EXPECT_EQ(w.files.shared_locked.count(starts), 2u);
+    auto other = Operation::begin(*w.ctx, "branch.delete", "prod", "prod/c");
+    ASSERT_FALSE(other) << "a delete waits until no create is starting";
+    EXPECT_EQ(other.error().kind, ErrorKind::Conflict);
+    EXPECT_FALSE(w.files.locked.count(project_lock)) << "and holds nothing meanwhile";
+  }
+  EXPECT_FALSE(lock_project(*w.ctx, "prod", 0));
+  create.reset();  // the create ends
+  EXPECT_EQ(w.files.shared_locked.count(starts), 0u);
+  EXPECT_TRUE(Operation::begin(*w.ctx, "branch.delete", "prod", "prod/c"));
+}
+
+TEST(Operation, ReleasingIsANoOpForOtherOperations) {
+  FakeWorld w;
+  auto op = Operation::begin(*w.ctx, "branch.reset", "prod", "prod/dev");
+  ASSERT_TRUE(op);
+  op->release_project_lock();
+  EXPECT_TRUE(w.files.locked.count(w.ctx->paths.lock_file("prod")));
+  EXPECT_TRUE(w.files.locked.count(w.ctx->paths.starts_lock_file("prod")));
 }
 
 TEST(Operation, PgdFaultKillsTheProcessAtTheNamedStep) {
