@@ -39,7 +39,7 @@ for n in $NS; do
   pids=()
   for i in $(seq 1 "$n"); do one_create "c$i" "$T/at/$i" & pids+=($!); done
   for p in "${pids[@]}"; do wait "$p" || true; done
-  failed=$(grep -l FAIL "$T"/at/* 2>/dev/null | wc -l)
+  failed=$(cat "$T"/at/* | grep -c FAIL || true)
   read -r _ AT_MED AT_P95 AT_MAX < <(cat "$T"/at/* | grep -v FAIL | stats)
   delete_all "$n" c
   # One after another: each create's time counted from the start of the first,

@@ -159,9 +159,7 @@ Status clone_and_start(Context& ctx, Timings& t, const BranchRecord& source,
     return ctx.postgres.prepare_clone(in, Recovery::No);
   }));
   TRY(op.step("configured"));
-  // What is left (the start and the base) touches this branch alone: other
-  // creates of the project go on meanwhile. A following main's clone also
-  // becomes the project's (adopt_standby_clone), so it keeps the lock.
+  // A file-by-file clone (XFS) kept the lock until here (see create_branch).
   if (!is_following_main(ctx, source)) op.release_project_lock();
   TRY(start_with_base(ctx, t, at_volume, in, points, op));
   // A clone of a following main: the same crash recovery, then it is the project's.
@@ -205,11 +203,19 @@ Result<BranchCreated> create_branch(Context& ctx, const BranchRef& target,
   TRY(require_memory(ctx, "branch '" + target.full() + "'"));
   TRY_ASSIGN(Operation op, Operation::begin_create(ctx, "branch.create", target.project, target.full()));
   TRY_ASSIGN(BranchRecord source, resolve_source(ctx, target, from));
+  TRY(ensure_certificates(ctx, target.project));  // the project's own files: made once, under its lock
+  // From here a create touches only its own branch (the name and port are
+  // reserved in one SQLite transaction; checkpoints and atomic snapshots of
+  // one source may run side by side), so the next create goes on at once.
+  // Not so for a file-by-file clone inside pg_backup_start/stop: another
+  // backup's checkpoint may recycle WAL this one needs, so it keeps the lock
+  // until its clone is configured. A following main's clone becomes the
+  // project's (adopt_standby_clone): it keeps the lock throughout.
+  if (ctx.storage.atomic_clone() && !is_following_main(ctx, source)) op.release_project_lock();
 
   TRY_ASSIGN(BranchRecord branch, reserve_new_branch(ctx, target, source, op));
   ScopeGuard undo([&] { undo_branch(ctx, branch); });
   BranchCreated out;
-  TRY(ensure_certificates(ctx, branch.project));
   // Each error names its own object (the branch's server, a volume's path).
   TRY(clone_and_start(ctx, out.timings, source, branch, branch.volume, op));
   TRY(finish_created(ctx, branch, out, started));

@@ -29,11 +29,11 @@ class Operation {
   // before its longest phase (release_project_lock).
   static Result<Operation> begin_create(Context& ctx, const std::string& op, const std::string& project,
                                         const std::string& subject);
-  // For a create whose branch is reserved, cloned and configured: other
-  // creates of the project may go on while this one starts its server. It
-  // keeps a shared hold on the project's starts lock, which every other
+  // For a create past what is the project's own (its source resolved, its
+  // certificates made): other creates of the project may go on beside it.
+  // It keeps a shared hold on the project's starts lock, which every other
   // holder of the project's lock waits for (lock_project), so a delete,
-  // reset, PITR or doctor never meets a branch half-started. A no-op for an
+  // reset, PITR or doctor never meets a branch half-made. A no-op for an
   // operation begun with begin().
   void release_project_lock();
   Operation(Operation&& other) noexcept;
