@@ -3,40 +3,14 @@
 // closed.
 #include "os/net.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include "os/unique_fd.h"
+#include "support/loopback.h"
 
 namespace pgd::os {
 namespace {
-
-UniqueFd listener(int& port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::listen(fd.get(), 8);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-  port = ntohs(addr.sin_port);
-  return fd;
-}
-
-UniqueFd connect_to(int port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  return fd;
-}
 
 int count(int port) {
   auto counts = tcp_connections({port});
@@ -45,12 +19,12 @@ int count(int port) {
 }
 
 TEST(TcpConnections, CountsQueuedAndAcceptedConnectionsOfAPortUntilClosed) {
-  int port = 0, other = 0;
-  UniqueFd server = listener(port);
-  UniqueFd unused = listener(other);
+  UniqueFd server = test::loopback_listener(), unused = test::loopback_listener();
+  int port = test::local_port(server.get()), other = test::local_port(unused.get());
   EXPECT_EQ(count(port), 0) << "a listener alone is no connection";
 
-  UniqueFd a = connect_to(port), b = connect_to(port);
+  UniqueFd a = test::loopback_connect(port), b = test::loopback_connect(port);
+  ASSERT_TRUE(a.valid() && b.valid());
   EXPECT_EQ(count(port), 2) << "both, though neither is accepted yet";
   EXPECT_EQ(count(other), 0);
 

@@ -5,48 +5,23 @@
 // without it rather than pass.
 #include "os/steering.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include "os/unique_fd.h"
+#include "support/loopback.h"
 
 namespace pgd::os {
 namespace {
 
-UniqueFd listener_on(int port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  int one = 1;
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd.get(), 8) != 0)
-    return UniqueFd();
-  return fd;
-}
-
-UniqueFd connect_to(int port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return UniqueFd();
-  return fd;
-}
+using test::loopback_connect;
+using test::loopback_listener;
 
 // The local port of the connection `listener` accepts next, seen from its side.
 int accepted_local_port(int listener) {
   UniqueFd conn(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
-  sockaddr_in addr{};
-  socklen_t len = sizeof addr;
-  ::getsockname(conn.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-  return ntohs(addr.sin_port);
+  return test::local_port(conn.get());
 }
 
 // Ports of the kind pgd allocates, high in the range so that no pgd here uses them.
@@ -59,24 +34,24 @@ TEST(Steering, SteersLoopbackConnectionsToAListenerOnAnotherPort) {
   ASSERT_TRUE(steering) << steering.error().message;
 
   const int published = k_first + 7, private_port = k_first + 7 + 2000;
-  UniqueFd server = listener_on(private_port);
+  UniqueFd server = loopback_listener(private_port);
   ASSERT_TRUE(server.valid());
-  EXPECT_FALSE(connect_to(published).valid()) << "nothing listens on the published port yet";
+  EXPECT_FALSE(loopback_connect(published).valid()) << "nothing listens on the published port yet";
 
   ASSERT_TRUE((*steering)->steer(published, ::getpid(), private_port));
-  UniqueFd client = connect_to(published);
+  UniqueFd client = loopback_connect(published);
   ASSERT_TRUE(client.valid());
   EXPECT_EQ(accepted_local_port(server.get()), published) << "the server sees the address the client dialled";
-  EXPECT_FALSE(connect_to(published + 1).valid()) << "a neighbouring port is not steered";
+  EXPECT_FALSE(loopback_connect(published + 1).valid()) << "a neighbouring port is not steered";
 
   (*steering)->unsteer(published);
-  EXPECT_FALSE(connect_to(published).valid());
+  EXPECT_FALSE(loopback_connect(published).valid());
 
   ASSERT_TRUE((*steering)->steer(published, ::getpid(), private_port));
-  ASSERT_TRUE(connect_to(published).valid());
+  ASSERT_TRUE(loopback_connect(published).valid());
   EXPECT_EQ(accepted_local_port(server.get()), published);
   server.reset();  // the server stops: the kernel forgets the entry
-  EXPECT_FALSE(connect_to(published).valid());
+  EXPECT_FALSE(loopback_connect(published).valid());
 }
 
 TEST(Steering, AListenerOnThePublishedPortWinsWhenNotSteered) {
@@ -84,16 +59,16 @@ TEST(Steering, AListenerOnThePublishedPortWinsWhenNotSteered) {
   auto steering = Steering::create(k_first, k_count);
   ASSERT_TRUE(steering) << steering.error().message;
   const int published = k_first + 9, private_port = k_first + 9 + 2000;
-  UniqueFd daemon = listener_on(published);
-  UniqueFd server = listener_on(private_port);
+  UniqueFd daemon = loopback_listener(published);
+  UniqueFd server = loopback_listener(private_port);
   ASSERT_TRUE(daemon.valid() && server.valid());
 
-  UniqueFd first = connect_to(published);
+  UniqueFd first = loopback_connect(published);
   ASSERT_TRUE(first.valid());
   EXPECT_EQ(accepted_local_port(daemon.get()), published);
 
   ASSERT_TRUE((*steering)->steer(published, ::getpid(), private_port));
-  UniqueFd second = connect_to(published);
+  UniqueFd second = loopback_connect(published);
   ASSERT_TRUE(second.valid());
   EXPECT_EQ(accepted_local_port(server.get()), published) << "steered past the daemon's listener";
 }
