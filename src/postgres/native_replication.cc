@@ -66,8 +66,12 @@ Status NativeReplication::drop_slot(const Primary& p, const std::string& slot) {
 Status NativeReplication::base_backup(int pg_version, const Primary& p, const std::string& slot,
                                       const std::string& dir, const Watch& watch) {
   auto tool = [&](const char* name) { return fmt::format("{}/{}/bin/{}", m_bin_root, pg_version, name); };
+  // --status-interval=1: pg_basebackup streams WAL from a forked child that
+  // notices its parent's death only when it next wakes, every status interval
+  // (10 s by default): a pgd killed with -9 left it holding the slot past
+  // doctor's 10 s of retries to drop it (seen in follow_test).
   std::vector<std::string> argv{tool("pg_basebackup"), "-D", dir, "-X", "stream", "-c", "fast",
-                                "--manifest-checksums=SHA256", "--no-password", "--progress",
+                                "--status-interval=1", "--manifest-checksums=SHA256", "--no-password", "--progress",
                                 "-d", pg::with_settings(p.conninfo, pg::bounded_connection(p.timeout_s))};
   if (!slot.empty()) argv.insert(argv.end(), {"-S", slot});
   os::RunOptions o;

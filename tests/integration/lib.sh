@@ -93,7 +93,7 @@ expect_exit() {
   local got=$?
   set -e
   OUT=$(cat "$T/stdout"); ERR=$(cat "$T/stderr")
-  [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want; stderr: $ERR"
+  [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want; stdout: ${OUT:0:2000}; stderr: $ERR"
 }
 
 pgd() { "$PGD" "$@"; }
