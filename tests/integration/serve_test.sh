@@ -161,8 +161,8 @@ pass "expired branches are deleted (children first, none with a live child); bad
 # A holder of the project's lock (flock, as every pgd command takes it) makes
 # the daemon's wake and a delete, or an expiry and a reset, queue for it; which
 # goes first is the scheduler's choice. Either order must end whole: the branch
-# gone, no server left running, doctor clean, and the client answered or told
-# why in a PostgreSQL error.
+# gone, no server left running, doctor clean, and the client's end one the
+# order explains.
 lock_file=$PGD_HOME/locks/shop.lock
 server_of() { ps -eo pid=,args= | awk -v d="$MNT/shop/$1" '{ for (i = 1; i < NF; i++) if ($i == "-D" && $(i + 1) == d) print $1 }'; }
 pgd branch create shop/gone >/dev/null
@@ -183,8 +183,12 @@ wait "$deleter" || fail "delete during a wake: $(cat "$T/delete.out")"
 wait "$client" || true  # answered or refused: its output says which, checked below
 expect_exit 1 pgd branch get shop/gone
 [ -z "$(server_of gone)" ] || fail "a server of the deleted branch still runs: $(server_of gone)"
+# The client's end depends on the order: refused with a PostgreSQL error
+# (delete first), answered (wake first), or cut by the delete's immediate
+# shutdown of the server it reached, then mid-handshake as likely as not.
 grep -qx "101" "$T/gone.out" || grep -q "FATAL" "$T/gone.out" ||
-  fail "the waking client got neither an answer nor a PostgreSQL error: $(cat "$T/gone.out")"
+  grep -qE "EOF detected|server closed the connection unexpectedly" "$T/gone.out" ||
+  fail "the waking client got neither an answer, a PostgreSQL error nor the server's close: $(cat "$T/gone.out")"
 expect_exit 0 pgd doctor
 
 pgd branch create shop/temp --ttl 3s >/dev/null
@@ -199,7 +203,7 @@ reset_rc=0
 wait "$resetter" || reset_rc=$?
 case $reset_rc in
   0) ;;  # the reset went first; the expiry follows
-  1) assert_contains "$(cat "$T/reset.out")" "not found" "a reset after the expiry is told why" ;;
+  1) assert_contains "$(cat "$T/reset.out")" "does not exist" "a reset after the expiry is told why" ;;
   *) fail "reset during an expiry exited $reset_rc: $(cat "$T/reset.out")" ;;
 esac
 wait_for 20 "shop/temp expired" sh -c "! '$PGD' branch get shop/temp >/dev/null 2>&1"
