@@ -25,6 +25,8 @@ rm -f "$OUT"/*.json  # a figure this run does not make must not pass for one of 
 export BENCH_REPORT=$REPORT
 BENCH_JSON=$OUT/branch_ready.json bash bench/branch_ready.sh build/pgd
 BENCH_JSON=$OUT/busy_aging.json bash bench/busy_aging.sh build/pgd
+BENCH_JSON=$OUT/ready.json bash bench/ready.sh build/pgd
+BENCH_FS=xfs BENCH_JSON=$OUT/ready_xfs.json bash bench/ready.sh build/pgd
 if [ -n "${BENCH_LARGE:-}" ]; then  # the 15 GB figures (no full copies: they would need 45 GB more)
   BENCH_SCALE=1000 BENCH_COPIES=0 BENCH_TEMPLATES=0 BENCH_JSON=$OUT/branch_ready_1000.json \
     bash bench/branch_ready.sh build/pgd

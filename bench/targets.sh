@@ -85,6 +85,14 @@ if [ -f "$pc" ]; then
   [ -n "$m128" ] && row "128 concurrent creates: median ≤ 2 s, p95 ≤ 4 s (issue 25)" "$m128 ms, p95 $p128 ms" \
     "$([ "$m128" -le 2000 ] && [ "$p128" -le 4000 ] && echo true)"
 fi
+for fs in "" _xfs; do  # issue 27: the user's view of a new branch against its floor
+  r=$D/ready$fs.json
+  [ -f "$r" ] || continue
+  a=$(j "$r" .added_median_ms) a95=$(j "$r" .added_p95_ms)
+  row "pgd's added cost (branch-ready minus floor) ≤ 50 ms median, ≤ 80 ms p95, $(j "$r" .fs) (issue 27)" \
+    "$a ms, p95 $a95 ms (ready $(j "$r" .ready_median_ms), floor $(j "$r" .floor_median_ms))" \
+    "$([ "$a" -le 50 ] && [ "$a95" -le 80 ] && echo true)"
+done
 # Each pgd figure against the ext4 run made just before it (runtime.sh pairs them).
 runtime_rows() {  # TARGET-LABEL SUFFIX
   local sel="[.[] | select(.target == \"$1: branch\")][0]" t et s es

@@ -162,7 +162,11 @@ Result<ClonePoints> clone_online(Context& ctx, Timings& t, const std::string& su
                                  const BranchRecord& source, const std::string& target,
                                  Access access, Operation& op, const Prepare& prepare,
                                  const Finish& finish) {
-  TRY_ASSIGN(auto session, source_session(ctx, source));
+  std::unique_ptr<pg::Session> session;
+  TRY(timed(ctx, t, subject, "connect", [&]() -> Status {
+    TRY_ASSIGN(session, source_session(ctx, source));
+    return {};
+  }));
   ClonePoints points;
   TRY(timed(ctx, t, subject, "checkpoint", [&]() -> Status {
     TRY_ASSIGN(points.redo_lsn, prepare(*session));

@@ -43,7 +43,7 @@ assert_eq "$(jq -r .uri <<<"$json")" "postgresql://postgres@127.0.0.1:$(jq -r .p
 pass "branch get --json has the documented keys"
 
 created=$(pgd branch create shop/timed --json)
-for phase in checkpoint snapshot configure start; do
+for phase in connect checkpoint snapshot configure start; do
   [ "$(jq ".timings_ms | has(\"$phase\")" <<<"$created")" == true ] || fail "timings_ms lacks $phase"
 done
 human=$(pgd branch create shop/timed2)

@@ -91,7 +91,7 @@ TEST_F(Branches, CreateReportsEveryPhase) {
   std::vector<std::string> phases;
   for (auto& [p, _] : r->timings) phases.push_back(p);
   // The base snapshot overlaps the start on atomic storage; on XFS it has a phase of its own.
-  EXPECT_EQ(phases, (std::vector<std::string>{"checkpoint", "snapshot", "configure", "start"}));
+  EXPECT_EQ(phases, (std::vector<std::string>{"connect", "checkpoint", "snapshot", "configure", "start"}));
 }
 
 TEST_F(Branches, FailedStartLeavesNoRecordNoVolumeNoProcess) {
