@@ -8,9 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -45,18 +48,95 @@ Result<std::vector<std::string>> entries(const std::string& dir) {
   return out;
 }
 
-// Shares `from`'s blocks with a new file `to`. A source that vanished is skipped:
-// a running server removes files (temp files, recycled WAL) while it is cloned.
-Status clone_file(const std::string& from, const std::string& to, const struct stat& st,
-                  ModeChange change) {
-  UniqueFd src(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (src.get() < 0) return errno == ENOENT ? Status{} : fail(sys_error("open", from));
-  UniqueFd dst(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (dst.get() < 0) return fail(sys_error("create", to));
+// One regular file to clone: its parent directories (open) on both sides.
+struct FileJob {
+  int from_dir;
+  int to_dir;
+  std::string name;
+  std::string from, to;  // full paths, for messages
+  struct stat st;
+};
+
+// Shares a file's blocks with a new file of the same name in the clone. A
+// source that vanished is skipped: a running server removes files (temp
+// files, recycled WAL) while it is cloned.
+Status clone_file(const FileJob& job, ModeChange change) {
+  UniqueFd src(::openat(job.from_dir, job.name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (src.get() < 0) return errno == ENOENT ? Status{} : fail(sys_error("open", job.from));
+  UniqueFd dst(::openat(job.to_dir, job.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (dst.get() < 0) return fail(sys_error("create", job.to));
   if (::ioctl(dst.get(), FICLONE, src.get()) != 0)
-    return fail(sys_error(fmt::format("reflink {} ->", from), to));
-  if (::fchown(dst.get(), st.st_uid, st.st_gid) != 0) return fail(sys_error("chown", to));
-  if (::fchmod(dst.get(), change.apply(st.st_mode)) != 0) return fail(sys_error("chmod", to));
+    return fail(sys_error(fmt::format("reflink {} ->", job.from), job.to));
+  if (::fchown(dst.get(), job.st.st_uid, job.st.st_gid) != 0) return fail(sys_error("chown", job.to));
+  if (::fchmod(dst.get(), change.apply(job.st.st_mode)) != 0) return fail(sys_error("chmod", job.to));
+  return {};
+}
+
+// A directory of the clone, whose owner and mode are set once its entries are in.
+struct DirDone {
+  std::string path;
+  struct stat st;
+};
+
+// Makes the directories of `from` under `to` (the caller made `to`) and lists
+// the regular files to clone; symlinks are made at once. `fds` keeps every
+// directory open until the files are cloned.
+Status walk_tree(const std::string& from, const std::string& to, std::vector<UniqueFd>& fds,
+                 std::vector<FileJob>& files, std::vector<DirDone>& dirs) {
+  UniqueFd from_fd(::open(from.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (from_fd.get() < 0) return fail(sys_error("open", from));
+  UniqueFd to_fd(::open(to.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (to_fd.get() < 0) return fail(sys_error("open", to));
+  int from_dir = from_fd.get(), to_dir = to_fd.get();
+  fds.push_back(std::move(from_fd));
+  fds.push_back(std::move(to_fd));
+  TRY_ASSIGN(auto names, entries(from));
+  for (const auto& name : names) {
+    std::string a = from + "/" + name, b = to + "/" + name;
+    struct stat est{};
+    if (::fstatat(from_dir, name.c_str(), &est, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;
+      return fail(sys_error("stat", a));
+    }
+    if (S_ISDIR(est.st_mode)) {
+      if (::mkdirat(to_dir, name.c_str(), 0700) != 0) return fail(sys_error("mkdir", b));
+      TRY(walk_tree(a, b, fds, files, dirs));
+      dirs.push_back({b, est});
+    } else if (S_ISREG(est.st_mode)) {
+      files.push_back({from_dir, to_dir, name, a, b, est});
+    } else if (S_ISLNK(est.st_mode)) {
+      std::error_code ec;
+      auto target = fs::read_symlink(a, ec);
+      if (ec) return fail(fmt::format("readlink {}: {}", a, ec.message()));
+      if (::symlink(target.c_str(), b.c_str()) != 0) return fail(sys_error("symlink", b));
+      if (::lchown(b.c_str(), est.st_uid, est.st_gid) != 0) return fail(sys_error("chown", b));
+    }
+  }
+  return {};
+}
+
+// Clones `files` on a few threads: each clone is a handful of syscalls and a
+// small log transaction of its own, ~60 us, and a data directory has ~1,000
+// files (measured: 76 ms for a scale-100 clone on one thread).
+Status clone_files(const std::vector<FileJob>& files, ModeChange change) {
+  unsigned threads = std::clamp(std::thread::hardware_concurrency() * 2, 1u, 8u);
+  threads = std::min<unsigned>(threads, (files.size() + 63) / 64);
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::vector<Status> results(std::max(threads, 1u));
+  auto work = [&](unsigned slot) {
+    for (size_t i = next++; i < files.size() && !failed; i = next++) {
+      if (auto st = clone_file(files[i], change); !st) {
+        results[slot] = st;
+        failed = true;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work, t);
+  work(0);
+  for (auto& t : pool) t.join();
+  for (auto& r : results) TRY(r);
   return {};
 }
 
@@ -94,29 +174,17 @@ Status clone_tree(const std::string& from, const std::string& to, ModeChange cha
   struct stat st{};
   if (::lstat(from.c_str(), &st) != 0) return fail(sys_error("stat", from));
   if (::mkdir(to.c_str(), 0700) != 0) return fail(sys_error("mkdir", to));
-  TRY_ASSIGN(auto names, entries(from));
-  for (const auto& name : names) {
-    std::string a = from + "/" + name, b = to + "/" + name;
-    struct stat est{};
-    if (::lstat(a.c_str(), &est) != 0) {
-      if (errno == ENOENT) continue;
-      return fail(sys_error("stat", a));
-    }
-    if (S_ISDIR(est.st_mode)) {
-      TRY(clone_tree(a, b, change));
-    } else if (S_ISREG(est.st_mode)) {
-      TRY(clone_file(a, b, est, change));
-    } else if (S_ISLNK(est.st_mode)) {
-      std::error_code ec;
-      auto target = fs::read_symlink(a, ec);
-      if (ec) return fail(fmt::format("readlink {}: {}", a, ec.message()));
-      if (::symlink(target.c_str(), b.c_str()) != 0) return fail(sys_error("symlink", b));
-      if (::lchown(b.c_str(), est.st_uid, est.st_gid) != 0) return fail(sys_error("chown", b));
-    }
+  std::vector<UniqueFd> fds;
+  std::vector<FileJob> files;
+  std::vector<DirDone> dirs;
+  TRY(walk_tree(from, to, fds, files, dirs));
+  TRY(clone_files(files, change));
+  dirs.push_back({to, st});
+  // Modes last, deepest first: a directory made read-only must first have received its entries.
+  for (const auto& d : dirs) {
+    if (::chown(d.path.c_str(), d.st.st_uid, d.st.st_gid) != 0) return fail(sys_error("chown", d.path));
+    if (::chmod(d.path.c_str(), change.apply(d.st.st_mode)) != 0) return fail(sys_error("chmod", d.path));
   }
-  // Modes last: a directory made read-only must first have received its entries.
-  if (::chown(to.c_str(), st.st_uid, st.st_gid) != 0) return fail(sys_error("chown", to));
-  if (::chmod(to.c_str(), change.apply(st.st_mode)) != 0) return fail(sys_error("chmod", to));
   return {};
 }
 
