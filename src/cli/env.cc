@@ -53,6 +53,12 @@ Result<Context*> Env::context() {
   m_replication = std::make_unique<NativeReplication>(user);
   m_context.reset(new Context{m_paths, *m_store, *m_storage, *m_postgres, m_clock, m_files, m_processes,
                               os::tcp_port_free, m_progress, m_replication.get(), {}, {}});
+  // A new branch's service and password entries are written while its server
+  // starts; the sync at the end of the command then finds them in place.
+  m_context->while_starting = [this] {
+    ignore_error(pgd::sync_client_files(*m_context, client_file_paths_from_environment()),
+                 "the sync at the end of the command retries and reports it");
+  };
   m_context->daemon_serving = [this] {
     if (!m_serving) m_serving = serve::daemon_running(m_paths);
     return *m_serving;

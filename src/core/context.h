@@ -49,6 +49,9 @@ struct Context {
   // Whether `pgd serve` answers the branches' published ports, so that a
   // server started now listens on its private port behind it; empty: never.
   std::function<bool()> daemon_serving;
+  // Work that may overlap a new branch's server start (the client files,
+  // which name the reserved port); run while it starts. Empty: none.
+  std::function<void()> while_starting;
   // What went wrong without failing the command (an undo or a cleanup that
   // failed); cli/ prints each as "pgd: warning: ...".
   std::vector<std::string> warnings;

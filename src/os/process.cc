@@ -38,11 +38,25 @@ void unblock_signals() {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
+// The supplementary groups of the user a child becomes, read before the fork:
+// initgroups() in the child would load the NSS modules and read /etc/group
+// there, after the fork of a possibly multi-threaded pgd (not async-signal-
+// safe), and on every start of a server (~2 ms measured).
+std::vector<gid_t> groups_of(const RunOptions& options) {
+  if (!options.as_user || ::geteuid() != 0 || options.as_user->uid == 0) return {};
+  int n = 32;
+  std::vector<gid_t> groups(n);
+  while (::getgrouplist(options.as_user->name.c_str(), options.as_user->gid, groups.data(), &n) < 0)
+    groups.resize(n);
+  groups.resize(n);
+  return groups;
+}
+
 // In the child after fork: never returns on failure paths (calls _exit).
-void become(const RunOptions& options) {
+void become(const RunOptions& options, const std::vector<gid_t>& groups) {
   if (options.as_user && ::geteuid() == 0 && options.as_user->uid != 0) {
     const OsUser& u = *options.as_user;
-    if (::initgroups(u.name.c_str(), u.gid) != 0 || ::setgid(u.gid) != 0 ||
+    if (::setgroups(groups.size(), groups.data()) != 0 || ::setgid(u.gid) != 0 ||
         ::setuid(u.uid) != 0) {
       dprintf(2, "pgd: cannot switch to user %s: %s\n", u.name.c_str(), std::strerror(errno));
       _exit(126);
@@ -115,8 +129,8 @@ struct Child {
 };
 
 // In the child: stdin, stdout and stderr in place, then exec (never returns).
-[[noreturn]] void exec_child(const Command& command, const RunOptions& options, int in, int out,
-                             int err) {
+[[noreturn]] void exec_child(const Command& command, const RunOptions& options,
+                             const std::vector<gid_t>& groups, int in, int out, int err) {
   // A group of its own, so that giving up on it ends its children too (pg_dump's
   // workers); and it ends with pgd: a killed pgd leaves no tool writing on.
   if (options.on_tick) {
@@ -128,7 +142,7 @@ struct Child {
   ::dup2(err, 2);
   ::signal(SIGPIPE, SIG_DFL);
   unblock_signals();
-  become(options);
+  become(options, groups);
   for (const auto& env : {options.env, command.env})
     for (const auto& [key, value] : env) ::setenv(key.c_str(), value.c_str(), 1);
   auto args = to_argv(command.argv);
@@ -143,6 +157,7 @@ Status start_pipeline(const std::vector<Command>& commands, size_t index, const 
                       int output, std::vector<Child>& children) {
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   UniqueFd next_in(::dup(devnull.get()));
+  auto groups = groups_of(options);
   for (size_t i = 0; i < commands.size(); ++i) {
     bool last = i + 1 == commands.size();
     int fds[2] = {-1, -1};
@@ -150,7 +165,8 @@ Status start_pipeline(const std::vector<Command>& commands, size_t index, const 
     UniqueFd read_end(fds[0]), write_end(fds[1]);
     pid_t pid = ::fork();
     if (pid < 0) return fail(fmt::format("fork {}: {}", commands[i].argv[0], std::strerror(errno)));
-    if (pid == 0) exec_child(commands[i], options, next_in.get(), last ? output : write_end.get(), output);
+    if (pid == 0)
+      exec_child(commands[i], options, groups, next_in.get(), last ? output : write_end.get(), output);
     children.push_back({pid, index, 0});
     next_in = std::move(read_end);
   }
@@ -245,6 +261,7 @@ Result<pid_t> spawn_detached(const std::vector<std::string>& argv, const RunOpti
   UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (!log.valid()) return fail(fmt::format("open {}: {}", log_path, std::strerror(errno)));
   int log_fd = log.get();
+  auto groups = groups_of(options);
   pid_t pid = ::fork();
   if (pid < 0) return fail(fmt::format("fork {}: {}", argv[0], std::strerror(errno)));
   if (pid == 0) {
@@ -255,7 +272,7 @@ Result<pid_t> spawn_detached(const std::vector<std::string>& argv, const RunOpti
     ::dup2(log_fd, 2);
     ::signal(SIGPIPE, SIG_DFL);
     unblock_signals();
-    become(options);
+    become(options, groups);
     auto args = to_argv(argv);
     ::execv(args[0], args.data());
     dprintf(2, "exec %s: %s\n", args[0], std::strerror(errno));
