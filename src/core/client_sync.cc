@@ -31,12 +31,12 @@ Result<std::vector<ClientEntry>> client_entries(Context& ctx) {
   return entries;
 }
 
-Status sync_client_files(Context& ctx, const ClientFilePaths& paths) {
+Status sync_client_files(Context& ctx, const ClientFilePaths& paths, int lock_wait_ms) {
   if (paths.service_file.empty() && paths.pgpass_file.empty()) return {};
   // Each writer rewrites the files whole from the records: two at once could
   // leave the one that read the records first (and missed a branch) last.
   TRY(ctx.files.make_dirs(ctx.paths.home + "/locks", 0700));
-  TRY_ASSIGN(auto lock, ctx.files.lock(ctx.paths.client_files_lock(), "the client files", 60'000));
+  TRY_ASSIGN(auto lock, ctx.files.lock(ctx.paths.client_files_lock(), "the client files", lock_wait_ms));
   TRY_ASSIGN(auto entries, client_entries(ctx));
   return write_client_files(paths, ctx.paths.home, entries);
 }
