@@ -2,7 +2,7 @@
 # The benchmark suite in one command: every script in turn, each printing its
 # table; the results also go to docs/benchmarks.md (or $1), with a table of the
 # issues' targets computed from the scripts' JSON (bench/results/*.json).
-# Takes ~60 minutes on a 2-core machine (~25 of them run-time pgbench runs, 5 are
+# Takes ~80 minutes on a 2-core machine (~25 of them run-time pgbench runs, 5 are
 # pgbench feeding PITR).
 # Usage: sudo bash bench/run_all.sh [report.md]
 # Env: BENCH_LARGE=1 adds branch_ready.sh at scale 1000 and size_interleaved.sh (15 GB;
@@ -40,5 +40,6 @@ BENCH_JSON=$OUT/serve.json bash bench/serve.sh build/pgd
 BENCH_JSON=$OUT/parallel_create.json bash bench/parallel_create.sh build/pgd
 BENCH_JSON=$OUT/scale.json bash bench/scale.sh build/pgd
 BENCH_JSON=$OUT/runtime.json bash bench/runtime.sh build/pgd
+BENCH_JSON=$OUT/fresh.json bash bench/fresh.sh build/pgd
 bash bench/targets.sh "$OUT" >>"$REPORT"
 echo "Report written to $REPORT"

@@ -93,6 +93,15 @@ for fs in "" _xfs; do  # issue 27: the user's view of a new branch against its f
     "$a ms, p95 $a95 ms (ready $(j "$r" .ready_median_ms), floor $(j "$r" .floor_median_ms))" \
     "$([ "$a" -le 50 ] && [ "$a95" -le 80 ] && echo true)"
 done
+fr=$D/fresh.json
+if [ -f "$fr" ]; then  # issue 26: a fresh branch on the default backend (btrfs) against ext4
+  sel() { j "$fr" "[.targets[] | select(.target == \"$1\")][0].$2"; }
+  b=$(sel btrfs fresh_tps) e=$(sel ext4 fresh_tps) bc=$(sel btrfs ci_ms) ec=$(sel ext4 ci_ms)
+  row "fresh branch's tpcb-like TPS in its first minute ≥ 85% of ext4's, default backend (issue 26)" \
+    "$b vs $e TPS ($(( b * 100 / (e > 0 ? e : 1) ))%)" "$([ $(( b * 100 )) -ge $(( e * 85 )) ] && echo true)"
+  row "CI-style job within 115% of the same job on ext4, default backend (issue 26)" \
+    "$bc vs $ec ms ($(( bc * 100 / (ec > 0 ? ec : 1) ))%)" "$([ $(( bc * 100 )) -le $(( ec * 115 )) ] && echo true)"
+fi
 # Each pgd figure against the ext4 run made just before it (runtime.sh pairs them).
 runtime_rows() {  # TARGET-LABEL SUFFIX
   local sel="[.[] | select(.target == \"$1: branch\")][0]" t et s es
