@@ -13,8 +13,6 @@
 #      btrfs still frees the deleted branches), BENCH_JSON=FILE, BENCH_REPORT=FILE
 #      (Markdown section, as run_all.sh uses).
 ROUNDS=${BENCH_ROUNDS:-4}
-[ -n "${BENCH_JSON:-}" ] && BENCH_JSON=$(realpath -m "$BENCH_JSON")
-[ -n "${BENCH_REPORT:-}" ] && BENCH_REPORT=$(realpath -m "$BENCH_REPORT")
 source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
 
 bench_project 40G bench

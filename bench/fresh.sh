@@ -23,9 +23,6 @@ ROUNDS=${BENCH_ROUNDS:-3}
 SIZE=30G
 EXT_PORT=27950
 EXTRA_CLEANUP='for d in "$T"/ext4/job "$T"/ext4/template; do [ -f "$d/postmaster.pid" ] && runuser -u pgd -- "$PGBIN/pg_ctl" -D "$d" -m immediate -s stop; done; mountpoint -q "$T/ext4" && umount "$T/ext4"; PGD_HOME=$T/home-xfs "$PGD" setup --detach >/dev/null 2>&1; mountpoint -q "$T/home-xfs/pool" && umount "$T/home-xfs/pool"'
-# Output files named relative to the caller's directory, before we move to $T.
-[ -n "${BENCH_JSON:-}" ] && BENCH_JSON=$(realpath -m "$BENCH_JSON")
-[ -n "${BENCH_REPORT:-}" ] && BENCH_REPORT=$(realpath -m "$BENCH_REPORT")
 source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
 cd "$T"
 

@@ -4,6 +4,9 @@
 set -euo pipefail
 PGD=$(realpath "${1:-build/pgd}")
 PGBIN=/usr/lib/postgresql/15/bin
+# Output files named relative to the caller's directory: a script may cd to $T.
+[ -n "${BENCH_JSON:-}" ] && BENCH_JSON=$(realpath -m "$BENCH_JSON")
+[ -n "${BENCH_REPORT:-}" ] && BENCH_REPORT=$(realpath -m "$BENCH_REPORT")
 [ "$(id -u)" -eq 0 ] || { echo "run as root (it mounts a pool)"; exit 1; }
 
 T=$(mktemp -d /tmp/pgd-bench.XXXXXX)

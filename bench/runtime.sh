@@ -29,9 +29,6 @@ WARMUP=${BENCH_WARMUP:-10}
 SIZE=20G
 EXT_PORT=27900
 EXTRA_CLEANUP='for p in ${EXT_PIDS:-}; do kill -INT "$p" 2>/dev/null; done; sleep 1; for m in "$T"/ext4*; do mountpoint -q "$m" && umount "$m"; done'
-# Output files named relative to the caller's directory, before we move to $T.
-[ -n "${BENCH_JSON:-}" ] && BENCH_JSON=$(realpath -m "$BENCH_JSON")
-[ -n "${BENCH_REPORT:-}" ] && BENCH_REPORT=$(realpath -m "$BENCH_REPORT")
 source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
 cd "$T"  # pgbench writes its per-transaction logs here
 RESULTS=$T/results.txt

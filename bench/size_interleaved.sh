@@ -7,9 +7,6 @@
 # Env: BENCH_BRANCHES (default 20 per size), BENCH_LARGE_SCALE (default 1000),
 #      BENCH_JSON=FILE, BENCH_REPORT=FILE (Markdown section, as run_all.sh uses).
 N=${BENCH_BRANCHES:-20}
-# Output files named relative to the caller's directory.
-[ -n "${BENCH_JSON:-}" ] && BENCH_JSON=$(realpath -m "$BENCH_JSON")
-[ -n "${BENCH_REPORT:-}" ] && BENCH_REPORT=$(realpath -m "$BENCH_REPORT")
 LARGE=${BENCH_LARGE_SCALE:-1000}
 source "$(dirname "$0")/lib.sh" "${1:-build/pgd}"
 
