@@ -54,9 +54,9 @@ Result<Context*> Env::context() {
   m_context.reset(new Context{m_paths, *m_store, *m_storage, *m_postgres, m_clock, m_files, m_processes,
                               os::tcp_port_free, m_progress, m_replication.get(), {}, {}});
   // A new branch's service and password entries are written while its server
-  // starts, if no other command holds the files (many creates at once queued
-  // on them twice each: 32 at once took 27% longer); the sync at the end of
-  // the command then finds them in place, or writes them.
+  // starts, if no other command holds the files (else many creates at once
+  // would each queue on them twice); the sync at the end of the command then
+  // finds them in place, or writes them.
   m_context->while_starting = [this] {
     ignore_error(pgd::sync_client_files(*m_context, client_file_paths_from_environment(), 0),
                  "the sync at the end of the command waits for the files, retries and reports");
