@@ -95,6 +95,17 @@ finish_target() {  # TARGET
   ext_ctl "$T/ext4/job" -m fast stop
   ext_rm
 }
+# The loop device under a target, and its counters: sectors written and flush
+# requests completed (/proc/diskstats fields 10 and 19). A commit's cost is
+# mostly its fsync, and these say what each filesystem turns one into.
+loop_of() {  # TARGET
+  case $1 in
+    btrfs) findmnt -n -o SOURCE "$T/home/pool" ;;
+    xfs) findmnt -n -o SOURCE "$T/home-xfs/pool" ;;
+    ext4) findmnt -n -o SOURCE "$T/ext4" ;;
+  esac | xargs basename
+}
+disk_counters() { awk -v d="$1" '$3 == d {print $10, $19}' /proc/diskstats; }
 pgbench_tps() {  # TARGET PORT SECONDS [-P 10]: TPS, and with -P the 10-s windows on stderr
   on "$1" "$PGBIN/pgbench" -n -c 4 -j 2 -T "$3" "${@:4}" -h 127.0.0.1 -p "$2" -U postgres postgres 2>"$T/progress.txt" |
     awk '/^tps/ {printf "%d\n", $3}'
@@ -113,10 +124,15 @@ for r in $(seq 1 "$ROUNDS"); do
     cold
     port=$(create_target "$target" "f$r")
     pgbench_tps "$target" "$port" 5 >/dev/null
+    dev=$(loop_of "$target")
+    read -r sec0 fl0 < <(disk_counters "$dev")
     tps=$(pgbench_tps "$target" "$port" 30)
+    read -r sec1 fl1 < <(disk_counters "$dev")
+    txns=$(( tps * 30 > 0 ? tps * 30 : 1 ))
     delete_target "$target" "f$r"
     finish_target "$target"
-    echo "$target $tps" >>"$T/fresh.txt"
+    # KiB written and flushes (per 100 transactions) to the pool's device
+    echo "$target $tps $(( (sec1 - sec0) / 2 / txns )) $(( (fl1 - fl0) * 100 / txns ))" >>"$T/fresh.txt"
     # ci: create, migrate, 60 s of tests, delete, timed whole
     prepare_target "$target"
     cold
@@ -154,6 +170,10 @@ report() {
       $(( f * 100 / (e_fresh > 0 ? e_fresh : 1) )) "$c" "$(field "$t" 3 "$T/ci.txt" | med)" \
       "$(field "$t" 4 "$T/ci.txt" | med)" "$(field "$t" 5 "$T/ci.txt" | med)" $(( c * 100 / (e_ci > 0 ? e_ci : 1) ))
   done
+  echo "the fresh run's device I/O per transaction (median): KiB written, flushes x100"
+  for t in btrfs xfs ext4; do
+    printf "  %-6s %6d KiB %6d\n" "$t" "$(field "$t" 3 "$T/fresh.txt" | med)" "$(field "$t" 4 "$T/fresh.txt" | med)"
+  done
   echo "ci job TPS per 10 s window, round by round:"
   awk '{printf "  %-6s %s\n", $1, $7}' "$T/ci.txt"
 }
@@ -165,6 +185,8 @@ fi
 if [ -n "${BENCH_JSON:-}" ]; then
   for t in btrfs xfs ext4; do
     json_obj target "$t" fresh_tps "$(field "$t" 2 "$T/fresh.txt" | med)" \
+      fresh_kib_per_txn "$(field "$t" 3 "$T/fresh.txt" | med)" \
+      fresh_flushes_per_100_txn "$(field "$t" 4 "$T/fresh.txt" | med)" \
       ci_ms "$(field "$t" 2 "$T/ci.txt" | med)" ci_tests_tps "$(field "$t" 5 "$T/ci.txt" | med)"
   done | bench_json "$BENCH_JSON" '{date: $date, scale: $scale, rounds: $rounds, targets: .}' \
     --arg date "$(date -u +%FT%TZ)" --argjson scale "$SCALE" --argjson rounds "$ROUNDS"
