@@ -11,5 +11,8 @@ namespace pgd {
 std::string trim(std::string_view text);
 // The items with `separator` between them: join({"a", "b"}, ", ") == "a, b".
 std::string join(const std::vector<std::string>& items, std::string_view separator);
+// The lines of `text` without their "\n"; a last line without one counts,
+// a trailing "\n" adds no empty line: "a\nb\n" -> {"a", "b"}.
+std::vector<std::string> split_lines(std::string_view text);
 
 }  // namespace pgd

@@ -37,6 +37,7 @@ int run_command(int argc, char** argv) {
   add_project_commands(app, inv);
   add_branch_commands(app, inv);
   add_connect_command(app, inv);
+  add_diff_command(app, inv);
   add_snapshot_commands(app, inv);
   add_wal_commands(app, inv);
   add_lifecycle_commands(app, inv);

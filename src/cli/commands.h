@@ -43,6 +43,7 @@ void add_setup_command(CLI::App& app, Invocation& inv);
 void add_project_commands(CLI::App& app, Invocation& inv);
 void add_branch_commands(CLI::App& app, Invocation& inv);
 void add_connect_command(CLI::App& app, Invocation& inv);
+void add_diff_command(CLI::App& app, Invocation& inv);
 void add_lifecycle_commands(CLI::App& app, Invocation& inv);  // status, start, stop, restart
 void add_doctor_command(CLI::App& app, Invocation& inv);
 void add_snapshot_commands(CLI::App& app, Invocation& inv);

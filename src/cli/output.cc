@@ -62,9 +62,12 @@ void Output::error(const Error& error) const {
 }
 
 std::string Output::status(const std::string& status) const {
-  if (!m_style.color) return status;
-  const char* code = status == "running" ? "32" : status == "failed" ? "31;1" : status == "stopped" ? "2" : "33";
-  return fmt::format("\033[{}m{}\033[0m", code, status);
+  return paint(status, status == "running" ? "32" : status == "failed" ? "31;1" : status == "stopped" ? "2" : "33");
+}
+
+std::string Output::paint(const std::string& text, const char* code) const {
+  if (!m_style.color) return text;
+  return fmt::format("\033[{}m{}\033[0m", code, text);
 }
 
 OutputStyle detect_style(bool json) {

@@ -24,6 +24,8 @@ class Output {
   explicit Output(OutputStyle style) : m_style(style) {}
   bool json() const { return m_style.json; }
   bool live() const { return m_style.live; }
+  // `text` in the ANSI colour `code` ("32" green) on a terminal; as is otherwise.
+  std::string paint(const std::string& text, const char* code) const;
   // "running" in green, "failed" in red, "stopped" dim; plain without colour.
   std::string status(const std::string& status) const;
   // Human mode only.

@@ -19,6 +19,11 @@
 #include "postgres/catalog.h"
 
 namespace pgd {
+std::string local_conninfo(const Instance& in, const std::string& dbname) {
+  return fmt::format("host=127.0.0.1 port={} user=postgres dbname={} sslmode=disable "
+                     "gssencmode=disable", in.start_port(), pg::conninfo_quote(dbname));
+}
+
 namespace {
 
 // The source, connected and inside the snapshot every tool reads.
@@ -114,11 +119,6 @@ std::vector<std::pair<std::string, std::string>> bulk_load_settings() {
   return {{"fsync", "off"},         {"full_page_writes", "off"}, {"synchronous_commit", "off"},
           {"wal_level", "minimal"}, {"max_wal_senders", "0"},    {"archive_mode", "off"},
           {"autovacuum", "off"},    {"maintenance_work_mem", "256MB"}};
-}
-
-std::string local_conninfo(const Instance& in, const std::string& dbname) {
-  return fmt::format("host=127.0.0.1 port={} user=postgres dbname={} sslmode=disable "
-                     "gssencmode=disable", in.start_port(), pg::conninfo_quote(dbname));
 }
 
 // Live progress of the data phase: tables started (from pg_restore's lines)

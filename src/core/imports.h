@@ -44,6 +44,10 @@ struct Imported {
   std::optional<SnapshotRecord> before_refresh;  // a refresh's copy of the old main
 };
 
+// A libpq connection string for pgd's own TCP sessions with a local
+// instance (no password in it: a tool gets that in its environment).
+std::string local_conninfo(const Instance& in, const std::string& dbname);
+
 // Usage error when `source` is not a connection string libpq parses, or
 // carries a password (which would show in `ps` and shell history).
 // `option` names it in messages ("--from", "--follow").

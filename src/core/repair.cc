@@ -123,7 +123,9 @@ class Reconciler {
     for (const auto& b : s.branches) known.insert(b.volume);
     for (const auto& snap : s.snapshots) known.insert(snap.volume);
     for (const auto& v : s.volumes) {
-      if (known.count(v)) continue;
+      // A volume that is an operation's subject while its pgd runs is in use
+      // (a diff's private copy): only a dead pgd's is left over.
+      if (known.count(v) || s.in_progress.count(v)) continue;
       found("subvolume " + v, m_ctx.storage.path(v) + " has no record (left by an interrupted command)",
             "stop any server on it and destroy it", [&]() -> Status {
               stop_stray_postmaster(m_ctx, m_ctx.storage.path(v));

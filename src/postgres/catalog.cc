@@ -125,6 +125,12 @@ std::string quote_literal(const std::string& text) {
   return out + "'";
 }
 
+std::string quote_ident(const std::string& name) {
+  std::string out = "\"";
+  for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 Result<Catalog> read_catalog(Session& s, CountRows count) {
   Catalog out;
   // Names come back schema-qualified whatever the session's search_path was.

@@ -55,6 +55,8 @@ std::vector<TableGroup> plan_streams(const std::map<std::string, TableInfo>& tab
 
 // A SQL string literal: 'it''s'.
 std::string quote_literal(const std::string& text);
+// A SQL identifier, always quoted: "my ""odd"" name".
+std::string quote_ident(const std::string& name);
 
 // The extensions of a source that this machine lacks, each with the Debian
 // package that provides it for `pg_version` (postgis -> postgresql-15-postgis-3).

@@ -53,6 +53,9 @@ class LogicalCopier {
   virtual Result<std::string> dump_roles(int pg_version, const Endpoint& source) = 0;
   // Runs the SQL file at `path` in one session; stops at the first error.
   virtual Status run_sql_file(int pg_version, const Endpoint& target, const std::string& path) = 0;
+  // The schema as plain SQL (pg_dump --schema-only) into `file`: one entry
+  // per object under its "-- Name: ...; Type: ..." header (pgd diff).
+  virtual Status dump_schema_plain(int pg_version, const Endpoint& source, const std::string& file) = 0;
   // The schema as of `snapshot` (an exported snapshot id) into `file`.
   virtual Status dump_schema(int pg_version, const Endpoint& source, const std::string& snapshot,
                              const std::string& file) = 0;

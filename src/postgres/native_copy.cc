@@ -138,6 +138,12 @@ Status NativeCopier::dump_schema(int pg_version, const Endpoint& source, const s
                  source, nullptr);
 }
 
+Status NativeCopier::dump_schema_plain(int pg_version, const Endpoint& source, const std::string& file) {
+  return run_one({tool(pg_version, "pg_dump"), "--schema-only", "--no-password", "--file=" + file,
+                  "--dbname=" + source.conninfo},
+                 source, nullptr);
+}
+
 Status NativeCopier::restore_schema(int pg_version, const Endpoint& target, const std::string& file,
                                     Section section, int jobs, bool create, const Watch& watch) {
   std::vector<std::string> argv{tool(pg_version, "pg_restore"), "--verbose", "--exit-on-error",

@@ -13,6 +13,7 @@ class NativeCopier : public LogicalCopier {
   Status run_sql_file(int pg_version, const Endpoint& target, const std::string& path) override;
   Status dump_schema(int pg_version, const Endpoint& source, const std::string& snapshot,
                      const std::string& file) override;
+  Status dump_schema_plain(int pg_version, const Endpoint& source, const std::string& file) override;
   Status restore_schema(int pg_version, const Endpoint& target, const std::string& file,
                         Section section, int jobs, bool create, const Watch& watch) override;
   Status copy_data(int pg_version, const Endpoint& source, const std::string& snapshot,

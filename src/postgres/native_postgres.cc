@@ -280,17 +280,25 @@ Status NativePostgres::configure_standby(const Instance& in, const pg::FollowSet
   // primary_conninfo of its own past, or settings this host cannot run.
   for (const char* name : {"postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf"})
     TRY(os::remove_file(in.data_dir + "/" + name));
+  TRY(os::write_file_atomic(in.data_dir + "/postgresql.conf",
+                            pg::render_standby_postgresql_conf(pg::recovery_minima(control)), 0600, owner()));
+  TRY(prepare_private(in));  // pg_hba, pg_ident, pgd.conf (and it drops any follow file)
+  auto write = [&](const std::string& name, const std::string& content) {
+    return os::write_file_atomic(in.data_dir + "/" + name, content, 0600, owner());
+  };
+  TRY(write(pg::k_follow_conf_file, pg::render_follow_conf(follow)));
+  return write("standby.signal", "");
+}
+
+Status NativePostgres::prepare_private(const Instance& in) {
   std::vector<std::string> users{m_user.name};
   if (auto me = os::current_user().name; me != m_user.name) users.push_back(me);
   auto write = [&](const std::string& name, const std::string& content) {
     return os::write_file_atomic(in.data_dir + "/" + name, content, 0600, owner());
   };
-  TRY(write("postgresql.conf", pg::render_standby_postgresql_conf(pg::recovery_minima(control))));
   TRY(write("pg_hba.conf", pg::render_standby_hba()));
   TRY(write("pg_ident.conf", pg::render_standby_ident(users)));
-  TRY(prepare_clone(in, Recovery::No));  // pgd.conf (and it drops any follow file)
-  TRY(write(pg::k_follow_conf_file, pg::render_follow_conf(follow)));
-  return write("standby.signal", "");
+  return prepare_clone(in, Recovery::No);
 }
 
 Status NativePostgres::end_following(const Instance& in) {

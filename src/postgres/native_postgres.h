@@ -35,6 +35,7 @@ class NativePostgres : public PostgresRunner {
   Result<std::set<std::string>> available_extensions(int pg_version) override;
   Status flush_to_disk(const Instance& instance) override;
   Status configure_standby(const Instance& instance, const pg::FollowSettings& follow) override;
+  Status prepare_private(const Instance& instance) override;
   Status end_following(const Instance& instance) override;
 
  private:

@@ -104,6 +104,12 @@ class PostgresRunner {
   // pgd-follow.conf, pgd.conf and standby.signal (config.h says why).
   // REQUIRES: the instance is not running.
   virtual Status configure_standby(const Instance& instance, const pg::FollowSettings& follow) = 0;
+  // Readies a throwaway clone for reading by pgd alone (pgd diff of a
+  // snapshot or a stopped branch): pg_hba.conf and pg_ident.conf let only
+  // pgd's OS users in, as postgres over the private socket; then as
+  // prepare_clone(Recovery::No). The instance's settings should switch TCP
+  // and archiving off. REQUIRES: the instance is not running.
+  virtual Status prepare_private(const Instance& instance) = 0;
   // After a promotion: no pgd-follow.conf any more, pgd.conf rewritten.
   virtual Status end_following(const Instance& instance) = 0;
   // Makes everything written to the instance's data directory durable (one

@@ -56,6 +56,9 @@ class FakeCopier : public LogicalCopier {
   Status dump_schema(int, const Endpoint& e, const std::string& snapshot, const std::string&) override {
     return record("dump_schema " + snapshot, e);
   }
+  Status dump_schema_plain(int, const Endpoint& e, const std::string&) override {
+    return record("dump_schema_plain", e);
+  }
   Status restore_schema(int, const Endpoint& e, const std::string&, Section section, int jobs,
                         bool create, const Watch&) override {
     return record(fmt::format("restore_schema {} jobs={}{}", section == Section::PreData ? "pre" : "post",

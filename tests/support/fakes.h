@@ -182,6 +182,10 @@ class FakePostgres : public PostgresRunner {
     calls.push_back("standby " + in.data_dir + " " + follow.primary_conninfo + " slot=" + follow.slot);
     return configure(in);
   }
+  Status prepare_private(const Instance& in) override {
+    calls.push_back("private " + in.data_dir);
+    return configure(in);
+  }
   Status end_following(const Instance& in) override {
     calls.push_back("end-following " + in.data_dir);
     return configure(in);

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# pgd diff: schema object by object and data table by table, between running
+# branches, a snapshot and a stopped branch; what a killed diff leaves.
+source "$(dirname "$0")/lib.sh"
+setup_pool
+
+pgd project create shop >/dev/null
+sql shop/main "
+CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, price numeric CONSTRAINT price_positive CHECK (price > 0));
+INSERT INTO items SELECT g, 'item ' || g, g * 1.5 FROM generate_series(1, 2000) g;
+CREATE TABLE log (msg text);
+INSERT INTO log SELECT 'm' || g FROM generate_series(1, 300) g;
+INSERT INTO log VALUES ('twice'), ('twice');
+CREATE TABLE legacy (id int);
+CREATE TABLE orders (id int PRIMARY KEY, item int REFERENCES items, qty int);
+INSERT INTO orders SELECT g, g, 1 FROM generate_series(1, 500) g;
+CREATE FUNCTION total(q int, p numeric) RETURNS numeric LANGUAGE sql AS 'SELECT q * p';
+CREATE VIEW expensive AS SELECT id FROM items WHERE price > 100;
+CREATE ROLE reader;
+GRANT SELECT ON items TO reader;"
+pgd snapshot create shop/main --label before-migration >/dev/null
+pgd branch create shop/dev >/dev/null
+
+# No changes yet: nothing differs.
+expect_exit 0 pgd diff shop/main shop/dev
+assert_contains "$OUT" "Schema: no differences" "identical schema"
+assert_contains "$OUT" "Data: no differences in the 4 tables on both sides" "identical data"
+pass "a fresh branch has no differences from its parent"
+
+# A migration of every kind, and data changes of every kind.
+sql shop/dev "
+ALTER TABLE items ADD COLUMN stock int DEFAULT 0;
+ALTER TABLE items ALTER COLUMN name DROP NOT NULL;
+ALTER TABLE orders DROP COLUMN qty;
+CREATE INDEX items_name ON items (name);
+CREATE OR REPLACE FUNCTION total(q int, p numeric) RETURNS numeric LANGUAGE sql AS 'SELECT q * p * 1.2';
+CREATE OR REPLACE VIEW expensive AS SELECT id FROM items WHERE price > 200;
+CREATE EXTENSION pgcrypto;
+DROP TABLE legacy;
+REVOKE SELECT ON items FROM reader; GRANT SELECT, UPDATE ON items TO reader;
+ALTER TABLE items RENAME CONSTRAINT price_positive TO price_above_zero;
+UPDATE items SET price = price + 1 WHERE id <= 25;
+DELETE FROM orders WHERE id > 490;
+DELETE FROM items WHERE id > 1990;
+INSERT INTO items (id, name, price) SELECT g, 'new ' || g, 1 FROM generate_series(3001, 3007) g;
+DELETE FROM log WHERE msg IN ('m1', 'm2');
+INSERT INTO log VALUES ('a'), ('b'), ('c');
+DELETE FROM log WHERE ctid = (SELECT min(ctid) FROM log WHERE msg = 'twice');"
+
+J=$(pgd diff shop/main shop/dev --json)
+obj() { jq -r --arg k "$1" --arg n "$2" '.objects[] | select(.kind == $k and .name == $n) | .status' <<<"$J"; }
+assert_eq "$(obj TABLE items)" "changed" "items' columns"
+assert_eq "$(obj TABLE orders)" "changed" "a dropped column"
+assert_eq "$(obj INDEX items_name)" "added" "a new index"
+assert_eq "$(obj FUNCTION 'total(integer, numeric)')" "changed" "a function body"
+assert_eq "$(obj VIEW expensive)" "changed" "a view"
+assert_eq "$(obj EXTENSION pgcrypto)" "added" "an extension"
+assert_eq "$(obj TABLE legacy)" "removed" "a dropped table"
+assert_eq "$(obj ACL 'TABLE items')" "changed" "a grant"
+# A CHECK constraint is part of its table's definition (pg_dump's choice).
+items_diff=$(jq -r '.objects[] | select(.kind == "TABLE" and .name == "items") | "\(.before)\n=>\n\(.after)"' <<<"$J")
+assert_contains "$items_diff" "CONSTRAINT price_positive CHECK" "the constraint's old name"
+assert_contains "$items_diff" "CONSTRAINT price_above_zero CHECK" "the constraint's new name"
+assert_contains "$items_diff" "name text NOT NULL" "the old NOT NULL"
+assert_contains "$(jq -r '.objects[] | select(.kind == "EXTENSION") | .after' <<<"$J")" "-- version 1." "the extension's version"
+assert_contains "$(jq -r '.objects[] | select(.name == "items" and .kind == "TABLE") | .after' <<<"$J")" \
+  "stock integer DEFAULT 0" "the new definition"
+assert_eq "$(jq -r '.objects[] | select(.kind == "TABLE" and .name == "legacy") | .after' <<<"$J")" "null" \
+  "a removed object has no 'after'"
+# Sorted by kind, schema and name.
+assert_eq "$(jq -c '[.objects[] | [.kind, .schema, .name]]' <<<"$J")" \
+  "$(jq -c '[.objects[] | [.kind, .schema, .name]] | sort' <<<"$J")" "stable order"
+pass "schema: columns, index, function, view, extension and version, dropped table, grant, renamed constraint"
+
+tbl() { jq -r --arg t "$1" '.tables[] | select(.table == $t) | "\(.rows_a) \(.rows_b) \(.inserted) \(.deleted) \(.changed) \(.method)"' <<<"$J"; }
+assert_eq "$(tbl items)" "2000 1997 7 10 25 primary key" "items: by primary key"
+assert_eq "$(tbl orders)" "500 490 0 10 0 primary key" "orders: a dropped column is no row change"
+assert_eq "$(tbl log)" "302 302 3 3 0 whole row" "log: without a primary key, duplicates counted"
+assert_eq "$(jq -r '[.tables[].table] | join(",")' <<<"$J")" "items,log,orders" "tables on both sides only"
+pass "data: inserted, deleted and changed rows, with and without a primary key"
+
+# The human form: a unified diff of each changed object, no colour in a pipe.
+expect_exit 0 pgd diff shop/main shop/dev --schema
+assert_contains "$OUT" "~ FUNCTION public.total(integer, numeric)" "changed function listed"
+assert_contains "$OUT" "-    AS \$\$SELECT q * p\$\$;" "old body line"
+assert_contains "$OUT" "+    AS \$\$SELECT q * p * 1.2\$\$;" "new body line"
+assert_contains "$OUT" "+ EXTENSION pgcrypto" "added extension"
+assert_contains "$OUT" "- TABLE public.legacy" "removed table"
+[[ "$OUT" != *"Data"* ]] || fail "--schema printed the data part"
+[[ "$OUT" != *$'\033'* ]] || fail "colour codes in a pipe"
+expect_exit 0 pgd diff shop/main shop/dev --data
+assert_contains "$OUT" "public.items" "data table"
+[[ "$OUT" != *"Schema"* ]] || fail "--data printed the schema part"
+assert_eq "$(pgd diff shop/main shop/dev --data --data-limit 8K --json | jq -r '.tables[] | select(.table == "items") | "\(.method) \(.inserted)"')" \
+  "counts only null" "over the data limit: counts only"
+pass "--schema, --data and --data-limit"
+
+# A snapshot against a branch, and a stopped branch: private copies, removed after.
+J=$(pgd diff shop/main@before-migration shop/dev --json)
+assert_eq "$(jq -r .a <<<"$J")" "shop/main@before-migration" "side a names the snapshot"
+assert_eq "$(tbl items)" "2000 1997 7 10 25 primary key" "the snapshot's data"
+sql shop/main "INSERT INTO items VALUES (5000, 'after the snapshot', 9)"
+assert_eq "$(pgd diff shop/main@before-migration shop/main --json | jq -r '.tables[] | select(.table == "items") | .inserted')" \
+  "1" "a snapshot against its own branch"
+pgd stop shop/dev >/dev/null
+assert_eq "$(pgd diff shop/main shop/dev --json | jq -r '.tables[] | select(.table == "items") | "\(.rows_a) \(.rows_b)"')" \
+  "2001 1997" "a stopped branch"
+assert_eq "$(pgd branch get shop/dev --json | jq -r .status)" "stopped" "the stopped branch stays stopped"
+assert_eq "$(pool_volumes | grep -c '\.diff-' || true)" "0" "no private copy left"
+assert_eq "$(pool_postmasters | grep -c '\.diff-' || true)" "0" "no private server left"
+assert_eq "$(ls "$PGD_HOME/run" | grep -c diff || true)" "0" "no private socket dir left"
+pass "a snapshot and a stopped branch are read from private copies, removed afterwards"
+
+# Errors: usage (2), unknown branch or snapshot (1), nothing made.
+expect_exit 2 pgd diff shop/main
+expect_exit 2 pgd diff shop/main "Shop/Dev"
+expect_exit 2 pgd diff shop/main shop/dev@
+expect_exit 2 pgd diff shop/main shop/dev --schema --data
+expect_exit 2 pgd diff shop/main shop/dev --data-limit lots
+expect_exit 1 pgd diff shop/main shop/nope
+assert_contains "$ERR" "shop/nope" "names the missing branch"
+expect_exit 1 pgd diff shop/main shop/main@nope
+assert_contains "$ERR" "no snapshot with id or label 'nope'" "missing snapshot"
+pass "bad input is refused"
+
+# Killed while its private copy runs: doctor sees the copy and removes it.
+set +e
+PGD_FAULT=diff.copy:started "$PGD" diff shop/main shop/dev >/dev/null 2>&1
+rc=$?
+set -e
+assert_eq "$rc" "137" "pgd killed at the fault point"
+assert_eq "$(pool_volumes | grep -c '\.diff-' || true)" "1" "the killed diff's copy is there"
+assert_eq "$(pool_postmasters | grep -c '\.diff-' || true)" "1" "and its server runs"
+expect_exit 1 pgd doctor
+assert_contains "$OUT" "diff.copy" "doctor reports the interrupted diff"
+assert_contains "$OUT" ".diff-" "doctor reports the copy"
+expect_exit 0 pgd doctor --fix
+assert_eq "$(pool_volumes | grep -c '\.diff-' || true)" "0" "doctor removed the copy"
+assert_eq "$(pool_postmasters | grep -c '\.diff-' || true)" "0" "doctor stopped its server"
+expect_exit 0 pgd doctor
+pass "a diff killed with its private copy running leaves what doctor --fix removes"
