@@ -41,5 +41,6 @@ BENCH_JSON=$OUT/parallel_create.json bash bench/parallel_create.sh build/pgd
 BENCH_JSON=$OUT/scale.json bash bench/scale.sh build/pgd
 BENCH_JSON=$OUT/runtime.json bash bench/runtime.sh build/pgd
 BENCH_JSON=$OUT/fresh.json bash bench/fresh.sh build/pgd
+BENCH_JSON=$OUT/diff.json bash bench/diff.sh build/pgd
 bash bench/targets.sh "$OUT" >>"$REPORT"
 echo "Report written to $REPORT"

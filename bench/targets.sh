@@ -102,6 +102,13 @@ if [ -f "$fr" ]; then  # issue 26: a fresh branch on the default backend (btrfs)
   row "CI-style job within 115% of the same job on ext4, default backend (issue 26)" \
     "$bc vs $ec ms ($(( bc * 100 / (ec > 0 ? ec : 1) ))%)" "$([ $(( bc * 100 )) -le $(( ec * 115 )) ] && echo true)"
 fi
+df=$D/diff.json
+if [ -f "$df" ]; then  # issue 20: the schema part of a diff is interactive
+  s=$(j "$df" .schema_median_ms)
+  row "schema diff of two scale-100 branches with 200 more objects < 3 s (issue 20)" \
+    "$s ms (pg_dump -s x 2 + diff: $(j "$df" .by_hand_median_ms) ms; schema and data: $(j "$df" .full_median_ms) ms)" \
+    "$([ "$s" -lt 3000 ] && echo true)"
+fi
 # Each pgd figure against the ext4 run made just before it (runtime.sh pairs them).
 runtime_rows() {  # TARGET-LABEL SUFFIX
   local sel="[.[] | select(.target == \"$1: branch\")][0]" t et s es

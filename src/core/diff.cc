@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <future>
 #include <map>
 #include <optional>
 
@@ -307,14 +308,27 @@ std::string row_of(const std::vector<std::string>& columns) {
 }
 
 // Count and an order-independent checksum of the rows: equal on both sides
-// means no change, and saves the row-by-row pass.
+// means no change, and saves the row-by-row pass. Just the count for a
+// table over the data limit (`checksum` false).
 Result<std::pair<int64_t, std::string>> summary(pg::Session& session, const std::string& table,
-                                                 const std::vector<std::string>& columns) {
-  std::string sql = fmt::format(
-      "SELECT count(*), coalesce(sum(hashtextextended({}, 0)::numeric), 0) FROM ONLY {} AS t",
-      columns.empty() ? "''" : row_of(columns), table);
+                                                 const std::vector<std::string>& columns, bool checksum) {
+  std::string sum = checksum && !columns.empty()
+                        ? fmt::format("coalesce(sum(hashtextextended({}, 0)::numeric), 0)", row_of(columns))
+                        : std::string("''");
+  std::string sql = fmt::format("SELECT count(*), {} FROM ONLY {} AS t", sum, table);
   TRY_ASSIGN(pg::Row row, session.query_row(sql, 2));
   return std::make_pair(parse_number<int64_t>(row[0]).value_or(-1), row[1]);
+}
+
+// The summary of both sides at once: each server scans its own table.
+Result<std::pair<std::pair<int64_t, std::string>, std::pair<int64_t, std::string>>> summaries(
+    Side& a, Side& b, const std::string& table, const std::vector<std::string>& columns, bool checksum) {
+  auto of_b = std::async(std::launch::async, [&] { return summary(*b.session, table, columns, checksum); });
+  auto sa = summary(*a.session, table, columns, checksum);
+  auto sb = of_b.get();
+  TRY(sa);
+  TRY(sb);
+  return std::make_pair(*sa, *sb);
 }
 
 // Opens a cursor over {key hash, row hash, count} sorted by key hash.
@@ -334,17 +348,13 @@ Result<TableDelta> compare_table(Side& a, Side& b, const DiffTable& ta, const Di
   TableDelta d{ta.schema, ta.name};
   std::string table = quoted(ta);
   std::vector<std::string> columns = common_columns(ta, tb);
-  TRY_ASSIGN(auto sa, summary(*a.session, table, columns));
-  TRY_ASSIGN(auto sb, summary(*b.session, table, columns));
-  d.rows_a = sa.first;
-  d.rows_b = sb.first;
+  bool within_limit = std::max(ta.bytes, tb.bytes) <= options.data_limit && !columns.empty();
+  TRY_ASSIGN(auto both, summaries(a, b, table, columns, within_limit));
+  d.rows_a = both.first.first;
+  d.rows_b = both.second.first;
   bool same_key = !ta.key.empty() && ta.key == tb.key;
-  d.method = same_key ? "primary key" : "whole row";
-  if (sa == sb) return d;
-  if (std::max(ta.bytes, tb.bytes) > options.data_limit || columns.empty()) {
-    d.method = "counts only";
-    return d;
-  }
+  d.method = !within_limit ? "counts only" : same_key ? "primary key" : "whole row";
+  if (!within_limit || both.first == both.second) return d;
   std::string cursor = fmt::format("pgd_diff_{}", serial);
   std::vector<std::string> key = same_key ? ta.key : std::vector<std::string>{};
   TRY(open_cursor(*a.session, cursor, table, key, columns));
