@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/views.h"
 #include "core/pitr.h"
+#include "core/rename.h"
 #include "core/projects.h"
 #include "core/follow.h"
 #include "core/housekeeping.h"
@@ -16,7 +17,7 @@ namespace pgd::cli {
 namespace {
 
 struct BranchOptions {
-  std::string ref, from, project, pitr, ttl;
+  std::string ref, from, project, pitr, ttl, new_name;
   bool force = false;
   std::vector<std::string> psql_args;  // pgd connect P/B -- ARGS
 };
@@ -116,6 +117,23 @@ Status run_reset(const BranchOptions& o, Env& env, const Output& out) {
   return {};
 }
 
+Status run_rename(const BranchOptions& o, Env& env, const Output& out) {
+  TRY_ASSIGN(BranchRef from, parse_branch_ref(o.ref));
+  // The new name alone ("feature-x") or in full ("shop/feature-x").
+  TRY_ASSIGN(BranchRef to, parse_branch_ref(o.new_name.find('/') == std::string::npos
+                                                ? from.project + "/" + o.new_name : o.new_name));
+  TRY_ASSIGN(Context * ctx, env.context());
+  TRY_ASSIGN(Renamed renamed, rename_branch(*ctx, from, to));
+  if (out.json()) {
+    out.document({{"from", from.full()}, {"to", to.full()}, {"port", renamed.branch.port},
+                  {"restarted", renamed.restarted}});
+    return {};
+  }
+  out.line(fmt::format("Renamed branch {} to {} (port {}{})", from.full(), to.full(), renamed.branch.port,
+                       renamed.restarted ? "; restarted: its clients were disconnected" : ""));
+  return {};
+}
+
 Status run_password(const BranchOptions& o, Env& env, const Output& out) {
   TRY_ASSIGN(BranchRef ref, parse_branch_ref(o.ref));
   TRY_ASSIGN(Context * ctx, env.context());
@@ -198,6 +216,12 @@ void add_branch_commands(CLI::App& app, Invocation& inv) {
   add_branch_arg(reset, o->ref)->required();
   reset->alias("sync");
   reset->add_flag("--force", o->force, "also when the branch has snapshots (they are deleted)");
+
+  auto* rename = add_leaf(group, inv, o, "rename",
+                          "Rename a branch: its data, port, snapshots, WAL archive and children keep "
+                          "to it (a running one restarts)", run_rename);
+  add_branch_arg(rename, o->ref)->required();
+  rename->add_option("new_name", o->new_name, "the new name: <branch> or <project>/<branch>")->required();
 
   add_branch_set_command(group, inv);
 

@@ -12,6 +12,7 @@
 #include "core/follow.h"
 #include "core/imports.h"
 #include "core/operation.h"
+#include "core/rename.h"
 #include "core/projects.h"
 #include "core/secrets.h"
 #include "core/snapshots.h"
@@ -95,6 +96,7 @@ class Reconciler {
   void branches(const ProjectState& s) {
     std::set<std::string> on_disk(s.volumes.begin(), s.volumes.end());
     for (const auto& b : s.branches) {
+      if (renaming(s, b.name)) continue;
       std::string subject = "branch " + b.full_name();
       if (b.state == BranchState::Creating && s.in_progress.count(b.full_name())) {
         continue;  // a create that runs now (doctor without --fix takes no lock)
@@ -113,7 +115,7 @@ class Reconciler {
   void snapshots(const ProjectState& s) {
     std::set<std::string> on_disk(s.volumes.begin(), s.volumes.end());
     for (const auto& snap : s.snapshots)
-      if (!on_disk.count(snap.volume))
+      if (!on_disk.count(snap.volume) && !renaming(s, snap.branch))
         found("snapshot " + snap.id, "its subvolume " + m_ctx.storage.path(snap.volume) + " is missing",
               "remove the record", [&] { return m_ctx.store.delete_snapshot(snap.id); });
   }
@@ -126,6 +128,7 @@ class Reconciler {
       // A volume that is an operation's subject while its pgd runs is in use
       // (a diff's private copy): only a dead pgd's is left over.
       if (known.count(v) || s.in_progress.count(v)) continue;
+      if (renaming(s, v.substr(v.find('/') + 1, v.find('@') - v.find('/') - 1))) continue;
       found("subvolume " + v, m_ctx.storage.path(v) + " has no record (left by an interrupted command)",
             "stop any server on it and destroy it", [&]() -> Status {
               stop_stray_postmaster(m_ctx, m_ctx.storage.path(v));
@@ -148,8 +151,20 @@ class Reconciler {
   }
 
  private:
+  // Whether `branch` is a name of a rename that is still unfinished (its
+  // finish failed, or doctor only checks): its volumes and records are half
+  // moved, and only finishing the rename may touch them.
+  static bool renaming(const ProjectState& s, const std::string& branch) {
+    for (const auto& i : s.intents) {
+      if (i.op != "branch.rename") continue;
+      auto names = parse_rename_subject(i.subject);
+      if (names && (names->from == branch || names->to == branch)) return true;
+    }
+    return false;
+  }
   static std::string resolution(const IntentRecord& i) {
     if (i.op == "branch.delete" || i.op == "project.delete") return "finish the deletion";
+    if (i.op == "branch.rename") return "finish the rename";
     if (i.op == "branch.reset" && reset_swapped(i)) return "finish the reset (the data was already swapped)";
     if (i.op == "project.refresh" && i.step == "swapped")
       return "finish the refresh (the new copy was already swapped in)";
@@ -160,6 +175,11 @@ class Reconciler {
   }
 
   Status resolve(const IntentRecord& i, const ProjectState& s) {
+    if (i.op == "branch.rename") {
+      auto names = parse_rename_subject(i.subject);
+      if (!names) return fail(fmt::format("unreadable rename intent '{}'", i.subject));
+      return finish_rename(m_ctx, *names);
+    }
     std::string branch = i.subject.substr(i.subject.find('/') + 1);
     if (i.op == "project.delete") {
       for (const auto& b : s.branches) TRY(destroy_branch(m_ctx, b));

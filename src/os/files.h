@@ -49,6 +49,8 @@ class Files {
   virtual Status make_dirs(const std::string& path, mode_t mode) = 0;
   virtual Status remove_tree(const std::string& path) = 0;  // missing is success
   virtual Status remove_file(const std::string& path) = 0;  // missing is success
+  // rename(2) of a file or a directory tree; the target must not exist.
+  virtual Status rename(const std::string& from, const std::string& to) = 0;
   // A directory's entries (not "." or ".."), in no particular order.
   virtual Result<std::vector<std::string>> list_names(const std::string& dir) = 0;
   // The regular files in `dir` with their sizes and times, sorted by name; a
@@ -72,6 +74,7 @@ class RealFiles : public Files {
   Status make_dirs(const std::string& path, mode_t mode) override;
   Status remove_tree(const std::string& path) override;
   Status remove_file(const std::string& path) override;
+  Status rename(const std::string& from, const std::string& to) override;
   Result<std::vector<std::string>> list_names(const std::string& dir) override;
   Result<std::vector<FileInfo>> list_files(const std::string& dir) override;
   Result<std::unique_ptr<Lock>> lock(const std::string& path, const std::string& what,

@@ -50,6 +50,10 @@ Result<mode_t> RealFiles::mode(const std::string& path) {
 Status RealFiles::make_dirs(const std::string& path, mode_t mode) { return os::make_dirs(path, mode); }
 Status RealFiles::remove_tree(const std::string& path) { return os::remove_tree(path); }
 Status RealFiles::remove_file(const std::string& path) { return os::remove_file(path); }
+Status RealFiles::rename(const std::string& from, const std::string& to) {
+  if (os::exists(to)) return fail(ErrorKind::Conflict, fmt::format("rename {} -> {}: the target exists", from, to));
+  return os::rename_path(from, to);
+}
 Result<std::vector<std::string>> RealFiles::list_names(const std::string& dir) {
   return os::list_names(dir);
 }

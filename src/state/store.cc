@@ -414,6 +414,29 @@ Status Store::delete_branch(const std::string& project, const std::string& name)
   return {};
 }
 
+Status Store::rename_branch(const std::string& project, const std::string& from, const std::string& to) {
+  std::string old_volume = project + "/" + from, new_volume = project + "/" + to;
+  return in_transaction([&]() -> Status {
+    // The snapshots' foreign key holds again once all three updates are done.
+    TRY(exec("PRAGMA defer_foreign_keys = ON"));
+    int64_t before = changes();
+    Stmt b(m_db, "UPDATE branches SET name = ?, volume = ? WHERE project = ? AND name = ?");
+    b.bind(1, to).bind(2, new_volume).bind(3, project).bind(4, from);
+    int rc = b.step();
+    if (is_duplicate(m_db, rc))
+      return fail(ErrorKind::Conflict, fmt::format("branch '{}/{}' already exists", project, to));
+    if (rc != SQLITE_DONE) return fail(error("rename branch " + old_volume));
+    if (changes() == before) return fail(ErrorKind::NotFound, fmt::format("branch '{}' does not exist", old_volume));
+    Stmt c(m_db, "UPDATE branches SET parent = ? WHERE project = ? AND parent = ?");
+    c.bind(1, to).bind(2, project).bind(3, from);
+    if (c.step() != SQLITE_DONE) return fail(error("rename the parent of " + old_volume + "'s children"));
+    Stmt snap(m_db, "UPDATE snapshots SET branch = ?, volume = ? || '@' || id WHERE project = ? AND branch = ?");
+    snap.bind(1, to).bind(2, new_volume).bind(3, project).bind(4, from);
+    if (snap.step() != SQLITE_DONE) return fail(error("rename the snapshots of " + old_volume));
+    return {};
+  });
+}
+
 namespace {
 
 const char* k_snapshot_columns =

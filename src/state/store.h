@@ -61,6 +61,11 @@ class Store {
   // The project's idle stop and schedules, as in `p`.
   Status set_project_policies(const ProjectRecord& p);
   Status delete_branch(const std::string& project, const std::string& name);
+  // In one transaction: the branch `from` becomes `to` (its volume
+  // "<project>/<to>"), its children name it as their parent, and its
+  // snapshots' records follow it (volumes "<project>/<to>@<id>"). NotFound
+  // when there is no `from`; Conflict when `to` exists.
+  Status rename_branch(const std::string& project, const std::string& from, const std::string& to);
 
   // Conflict when the branch already has a snapshot with this label.
   Status insert_snapshot(const SnapshotRecord& snapshot);

@@ -67,6 +67,19 @@ class FakeFiles : public os::Files {
     files.erase(path);
     return {};
   }
+  Status rename(const std::string& from, const std::string& to) override {
+    if (exists(to)) return fail(ErrorKind::Conflict, fmt::format("rename {} -> {}: the target exists", from, to));
+    if (!exists(from)) return fail(ErrorKind::NotFound, fmt::format("rename {}: No such file or directory", from));
+    auto moved = [&](const std::string& p) { return to + p.substr(from.size()); };
+    auto under = [&](const std::string& p) { return p == from || p.rfind(from + "/", 0) == 0; };
+    std::map<std::string, File> kept_files;
+    for (auto& [p, f] : files) kept_files[under(p) ? moved(p) : p] = f;
+    std::set<std::string> kept_dirs;
+    for (const auto& d : dirs) kept_dirs.insert(under(d) ? moved(d) : d);
+    files = std::move(kept_files);
+    dirs = std::move(kept_dirs);
+    return {};
+  }
   Result<std::vector<std::string>> list_names(const std::string& dir) override {
     if (!dirs.count(dir)) return fail(fmt::format("open {}: No such file or directory", dir));
     std::set<std::string> names;
