@@ -12,6 +12,8 @@ struct DiffCommandOptions {
   std::string a, b;
   bool schema_only = false, data_only = false;
   std::string data_limit = "1G";
+  std::string rows;  // --rows TABLE
+  int max_rows = 20;
 };
 
 // "TABLE public.items"; pg_dump names a grant or comment after its object
@@ -89,11 +91,48 @@ void print_data(const DiffReport& r, const Output& out) {
   if (same) out.line(fmt::format("  {} other tables: no differences", same));
 }
 
+Status print_rows(const RowListing& l, const Output& out) {
+  if (out.json()) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& r : l.rows)
+      rows.push_back({{"status", r.status}, {"key", r.key},
+                      {"a", r.a.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.a)},
+                      {"b", r.b.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.b)}});
+    out.document({{"a", l.a}, {"b", l.b}, {"schema", l.schema}, {"table", l.table}, {"method", l.method},
+                  {"inserted", l.counts.inserted}, {"deleted", l.counts.deleted}, {"changed", l.counts.changed},
+                  {"rows", rows}, {"more", l.more}});
+    return {};
+  }
+  out.line(fmt::format("Rows of {}.{} ({} -> {}, by {}): {} inserted, {} deleted, {} changed", l.schema, l.table,
+                       l.a, l.b, l.method, l.counts.inserted, l.counts.deleted, l.counts.changed));
+  for (const auto& r : l.rows) {
+    if (r.status == "changed") {
+      out.line(out.paint("  ~ " + r.key, "33"));
+      out.line(out.paint("      - " + r.a, "31"));
+      out.line(out.paint("      + " + r.b, "32"));
+    } else if (r.status == "inserted") {
+      out.line(out.paint("  + " + (r.b.empty() ? r.key : r.b), "32"));
+    } else {
+      out.line(out.paint("  - " + (r.a.empty() ? r.key : r.a), "31"));
+    }
+  }
+  if (l.more > 0) out.line(fmt::format("  ... and {} more (--max-rows)", l.more));
+  return {};
+}
+
 Status run_diff(const DiffCommandOptions& o, Env& env, const Output& out) {
   TRY_ASSIGN(DiffSide a, parse_diff_side(o.a));
   TRY_ASSIGN(DiffSide b, parse_diff_side(o.b));
   if (o.schema_only && o.data_only)
     return fail(ErrorKind::Usage, "--schema and --data exclude each other (give neither for both)");
+  if (!o.rows.empty() && (o.schema_only || o.data_only))
+    return fail(ErrorKind::Usage, "--rows lists one table's rows: it goes with neither --schema nor --data");
+  if (o.max_rows < 1) return fail(ErrorKind::Usage, "--max-rows must be 1 or more");
+  if (!o.rows.empty()) {
+    TRY_ASSIGN(Context * ctx, env.context());
+    TRY_ASSIGN(RowListing listing, diff_rows(*ctx, a, b, o.rows, o.max_rows));
+    return print_rows(listing, out);
+  }
   DiffOptions options;
   options.schema = !o.data_only;
   options.data = !o.schema_only;
@@ -123,6 +162,8 @@ void add_diff_command(CLI::App& app, Invocation& inv) {
   cmd->add_flag("--data", o->data_only, "only the data summary");
   cmd->add_option("--data-limit", o->data_limit,
                   "tables larger than this (on either side) get row counts only (default 1G)");
+  cmd->add_option("--rows", o->rows, "list the differing rows of this table (schema.table, or table)");
+  cmd->add_option("--max-rows", o->max_rows, "with --rows: list at most this many (default 20); the rest are counted");
   cmd->callback([&inv, o] { inv.action = [o](Env& e, const Output& out) { return run_diff(*o, e, out); }; });
 }
 

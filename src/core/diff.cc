@@ -6,6 +6,7 @@
 #include <future>
 #include <map>
 #include <optional>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -87,9 +88,12 @@ int64_t count_of(const pg::Row& row) { return parse_number<int64_t>(row[2]).valu
 
 }  // namespace
 
-Result<RowCounts> merge_row_streams(const RowBatches& a, const RowBatches& b) {
+Result<RowCounts> merge_row_streams(const RowBatches& a, const RowBatches& b, const OnDifference& on_difference) {
   Cursor ca(a), cb(b);
   RowCounts counts;
+  auto report = [&](const char* status, const pg::Row* ra, const pg::Row* rb) {
+    if (on_difference) on_difference(RowDifference{status, ra, rb});
+  };
   for (;;) {
     TRY_ASSIGN(const pg::Row* ra, ca.current());
     TRY_ASSIGN(const pg::Row* rb, cb.current());
@@ -97,15 +101,19 @@ Result<RowCounts> merge_row_streams(const RowBatches& a, const RowBatches& b) {
     int order = !ra ? 1 : !rb ? -1 : (*ra)[0].compare((*rb)[0]);
     if (order < 0) {
       counts.deleted += count_of(*ra);
+      report("deleted", ra, nullptr);
       ca.advance();
     } else if (order > 0) {
       counts.inserted += count_of(*rb);
+      report("inserted", nullptr, rb);
       cb.advance();
     } else {
       int64_t na = count_of(*ra), nb = count_of(*rb);
       if (nb > na) counts.inserted += nb - na;
       if (na > nb) counts.deleted += na - nb;
       if ((*ra)[1] != (*rb)[1]) counts.changed += std::min(na, nb);
+      if ((*ra)[1] != (*rb)[1]) report("changed", ra, rb);
+      else if (na != nb) report(nb > na ? "inserted" : "deleted", ra, rb);
       ca.advance();
       cb.advance();
     }
@@ -402,6 +410,83 @@ Result<DiffSide> parse_diff_side(const std::string& text) {
       return fail(ErrorKind::Usage, fmt::format("'{}': a snapshot id or label must follow '@'", text));
   }
   return side;
+}
+
+namespace {
+
+// The table `name` ("schema.table" or an unambiguous "table") among `tables`.
+Result<DiffTable> find_table(const std::map<std::string, DiffTable>& tables, const std::string& name,
+                             const std::string& side) {
+  std::vector<const DiffTable*> found;
+  for (const auto& [key, t] : tables)
+    if (t.schema + "." + t.name == name || (name.find('.') == std::string::npos && t.name == name))
+      found.push_back(&t);
+  if (found.size() == 1) return *found.front();
+  if (found.empty()) return fail(ErrorKind::NotFound, fmt::format("{} has no table '{}'", side, name));
+  return fail(ErrorKind::Usage, fmt::format("'{}' names a table in several schemas of {}: give schema.table",
+                                            name, side));
+}
+
+// The rows whose key hashes are `hashes`, read in one query: hash -> {key, row}.
+Result<std::map<std::string, std::pair<std::string, std::string>>> rows_by_hash(
+    pg::Session& session, const std::string& table, const std::string& key_expr,
+    const std::vector<std::string>& columns, const std::vector<std::string>& hashes) {
+  std::map<std::string, std::pair<std::string, std::string>> out;
+  if (hashes.empty()) return out;
+  std::vector<std::string> literals;
+  for (const auto& h : hashes) literals.push_back(pg::quote_literal(h));
+  std::string sql = fmt::format("SELECT md5({0}), {0}, {1} FROM ONLY {2} AS t WHERE md5({0}) = ANY(ARRAY[{3}])",
+                                key_expr, row_of(columns), table, join(literals, ", "));
+  TRY_ASSIGN(pg::Rows rows, session.query(sql));
+  for (const auto& r : rows)
+    if (r.size() >= 3) out[r[0]] = {r[1], r[2]};
+  return out;
+}
+
+}  // namespace
+
+Result<RowListing> diff_rows(Context& ctx, const DiffSide& a, const DiffSide& b, const std::string& table,
+                             int max_rows) {
+  TRY_ASSIGN(Side side_a, open_side(ctx, a, 1));
+  TRY_ASSIGN(Side side_b, open_side(ctx, b, 2));
+  TRY(side_a.session->exec(k_snapshot_sql));
+  TRY(side_b.session->exec(k_snapshot_sql));
+  TRY_ASSIGN(auto tables_a, tables_of(*side_a.session));
+  TRY_ASSIGN(auto tables_b, tables_of(*side_b.session));
+  TRY_ASSIGN(DiffTable ta, find_table(tables_a, table, side_a.label));
+  TRY_ASSIGN(DiffTable tb, find_table(tables_b, ta.schema + "." + ta.name, side_b.label));
+  std::vector<std::string> columns = common_columns(ta, tb);
+  if (columns.empty())
+    return fail(ErrorKind::Conflict, fmt::format("{}.{} has no column of the same name on both sides", ta.schema, ta.name));
+  bool same_key = !ta.key.empty() && ta.key == tb.key;
+  std::vector<std::string> key = same_key ? ta.key : std::vector<std::string>{};
+  RowListing out{side_a.label, side_b.label, ta.schema, ta.name, same_key ? "primary key" : "whole row"};
+  std::string name = quoted(ta);
+  TRY(open_cursor(*side_a.session, "pgd_rows", name, key, columns));
+  TRY(open_cursor(*side_b.session, "pgd_rows", name, key, columns));
+  RowBatches from_a = [&] { return side_a.session->query("FETCH 10000 FROM pgd_rows"); };
+  RowBatches from_b = [&] { return side_b.session->query("FETCH 10000 FROM pgd_rows"); };
+  std::vector<std::pair<std::string, std::string>> picked;  // status, key hash
+  int64_t differing = 0;
+  TRY_ASSIGN(out.counts, merge_row_streams(from_a, from_b, [&](const RowDifference& d) {
+    ++differing;
+    if (static_cast<int>(picked.size()) < max_rows) picked.emplace_back(d.status, (d.a ? *d.a : *d.b)[0]);
+  }));
+  out.more = differing - static_cast<int64_t>(picked.size());
+  std::vector<std::string> hashes;
+  for (const auto& p : picked) hashes.push_back(p.second);
+  std::string key_expr = row_of(same_key ? key : columns);
+  TRY_ASSIGN(auto rows_a, rows_by_hash(*side_a.session, name, key_expr, columns, hashes));
+  TRY_ASSIGN(auto rows_b, rows_by_hash(*side_b.session, name, key_expr, columns, hashes));
+  for (const auto& [status, hash] : picked) {
+    RowChange c{status, "", "", ""};
+    if (auto it = rows_a.find(hash); it != rows_a.end()) std::tie(c.key, c.a) = it->second;
+    if (auto it = rows_b.find(hash); it != rows_b.end()) std::tie(c.key, c.b) = it->second;
+    out.rows.push_back(c);
+  }
+  TRY(side_a.session->exec("COMMIT"));
+  TRY(side_b.session->exec("COMMIT"));
+  return out;
 }
 
 Result<DiffReport> diff(Context& ctx, LogicalCopier& copier, const DiffSide& a, const DiffSide& b,

@@ -57,11 +57,33 @@ using RowBatches = std::function<Result<pg::Rows>()>;
 struct RowCounts {
   int64_t inserted = 0, deleted = 0, changed = 0;
 };
+// One key that differs, as merge_row_streams meets it: its rows from each
+// side (nullptr where it has none); extra columns past the third come along.
+struct RowDifference {
+  const char* status;  // "inserted", "deleted", "changed"
+  const pg::Row* a;
+  const pg::Row* b;
+};
+using OnDifference = std::function<void(const RowDifference&)>;
 // Merges two sorted streams: a key only in `b` is inserted, only in `a`
 // deleted, in both with different row hashes changed. A key's count (rows
 // without a primary key, grouped by their whole-row hash) adds or removes
-// that many rows.
-Result<RowCounts> merge_row_streams(const RowBatches& a, const RowBatches& b);
+// that many rows. `on_difference`, if given, sees each differing key.
+Result<RowCounts> merge_row_streams(const RowBatches& a, const RowBatches& b,
+                                    const OnDifference& on_difference = {});
+
+// `pgd diff A B --rows TABLE`: the rows of one table that differ.
+struct RowChange {
+  std::string status;  // "inserted", "deleted", "changed"
+  std::string key;     // the primary key as a row ("(42)"); the whole row without one
+  std::string a, b;    // the row on each side ("" where it has none)
+};
+struct RowListing {
+  std::string a, b, schema, table, method;  // method: "primary key" or "whole row"
+  RowCounts counts;
+  std::vector<RowChange> rows;  // the first `max_rows` (by key hash: a stable, arbitrary order)
+  int64_t more = 0;             // differing keys past those
+};
 
 // One side of a diff: a branch, or one of its snapshots (by id or label).
 struct DiffSide {
@@ -79,5 +101,9 @@ Result<DiffSide> parse_diff_side(const std::string& text);
 // stops). Each side is read in one REPEATABLE READ transaction.
 Result<DiffReport> diff(Context& ctx, LogicalCopier& copier, const DiffSide& a, const DiffSide& b,
                         const DiffOptions& options);
+// `table`: "schema.name", or a name that only one schema has on side a.
+// Only hashes and keys cross until the listed rows are read, one query a side.
+Result<RowListing> diff_rows(Context& ctx, const DiffSide& a, const DiffSide& b, const std::string& table,
+                             int max_rows);
 
 }  // namespace pgd

@@ -95,6 +95,28 @@ assert_eq "$(pgd diff shop/main shop/dev --data --data-limit 8K --json | jq -r '
   "counts only null" "over the data limit: counts only"
 pass "--schema, --data and --data-limit"
 
+# --rows: the differing rows of one table, capped, the rest counted.
+R=$(pgd diff shop/main shop/dev --rows items --max-rows 100 --json)
+assert_eq "$(jq -r '"\(.inserted) \(.deleted) \(.changed) \(.rows | length) \(.more)"' <<<"$R")" "7 10 25 42 0" "items' rows"
+assert_eq "$(jq -r '.rows[] | select(.key == "(3)") | "\(.status) \(.a) \(.b)"' <<<"$R")" \
+  'changed (3,"item 3",4.5) (3,"item 3",5.5)' "a changed row, both sides"
+assert_eq "$(jq -r '.rows[] | select(.key == "(3001)") | "\(.status) \(.a) \(.b)"' <<<"$R")" \
+  'inserted null (3001,"new 3001",1)' "an inserted row"
+assert_eq "$(jq -r '.rows[] | select(.key == "(2000)") | "\(.status) \(.b)"' <<<"$R")" "deleted null" "a deleted row"
+R=$(pgd diff shop/main shop/dev --rows public.items --max-rows 5 --json)
+assert_eq "$(jq -r '"\(.rows | length) \(.more)"' <<<"$R")" "5 37" "capped, the rest counted"
+R=$(pgd diff shop/main shop/dev --rows log --json)
+assert_eq "$(jq -r '[.rows[] | "\(.status) \(.key)"] | sort | join(",")' <<<"$R")" \
+  "deleted (m1),deleted (m2),deleted (twice),inserted (a),inserted (b),inserted (c)" "whole rows, duplicates"
+expect_exit 0 pgd diff shop/main shop/dev --rows items --max-rows 3
+assert_contains "$OUT" "Rows of public.items" "human form"
+assert_contains "$OUT" "... and 39 more" "human form counts the rest"
+expect_exit 1 pgd diff shop/main shop/dev --rows nosuch
+assert_contains "$ERR" "has no table 'nosuch'" "an unknown table"
+expect_exit 2 pgd diff shop/main shop/dev --rows items --schema
+expect_exit 2 pgd diff shop/main shop/dev --rows items --max-rows 0
+pass "--rows lists one table's differing rows, capped"
+
 # A snapshot against a branch, and a stopped branch: private copies, removed after.
 J=$(pgd diff shop/main@before-migration shop/dev --json)
 assert_eq "$(jq -r .a <<<"$J")" "shop/main@before-migration" "side a names the snapshot"

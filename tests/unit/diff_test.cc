@@ -157,6 +157,18 @@ TEST(MergeRowStreams, CountsByKeyAcrossBatches) {
   EXPECT_EQ(counts->changed, 1);   // 4
 }
 
+TEST(MergeRowStreams, ShowsEachDifferingKey) {
+  auto a = batches({{{"1", "h1", "1"}, {"2", "h2", "1"}, {"4", "h4", "1"}}});
+  auto b = batches({{{"2", "h2", "1"}, {"3", "h3", "1"}, {"4", "X", "1"}}});
+  std::vector<std::string> seen;
+  auto counts = merge_row_streams(a, b, [&](const RowDifference& d) {
+    seen.push_back(std::string(d.status) + " " + (d.a ? (*d.a)[0] : "-") + " " + (d.b ? (*d.b)[0] : "-"));
+  });
+  ASSERT_TRUE(counts);
+  std::vector<std::string> want{"deleted 1 -", "inserted - 3", "changed 4 4"};
+  EXPECT_EQ(seen, want);
+}
+
 TEST(MergeRowStreams, WholeRowCountsAsMultisets) {
   // Without a primary key: key = the row's hash, count = how many such rows.
   auto a = batches({{{"r1", "", "2"}, {"r2", "", "1"}}});
