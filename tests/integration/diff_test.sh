@@ -17,7 +17,17 @@ INSERT INTO orders SELECT g, g, 1 FROM generate_series(1, 500) g;
 CREATE FUNCTION total(q int, p numeric) RETURNS numeric LANGUAGE sql AS 'SELECT q * p';
 CREATE VIEW expensive AS SELECT id FROM items WHERE price > 100;
 CREATE ROLE reader;
-GRANT SELECT ON items TO reader;"
+GRANT SELECT ON items TO reader;
+CREATE SEQUENCE ticket START 100;
+CREATE DOMAIN qty AS int CHECK (VALUE >= 0);
+CREATE TYPE mood AS ENUM ('ok', 'sad');
+CREATE MATERIALIZED VIEW item_count AS SELECT count(*) FROM items;
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch();
+ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
+CREATE POLICY mine ON orders USING (id > 0);
+CREATE PUBLICATION pub FOR TABLE items;
+COMMENT ON TABLE items IS 'what we sell';"
 pgd snapshot create shop/main --label before-migration >/dev/null
 pgd branch create shop/dev >/dev/null
 
@@ -38,6 +48,15 @@ CREATE OR REPLACE VIEW expensive AS SELECT id FROM items WHERE price > 200;
 CREATE EXTENSION pgcrypto;
 DROP TABLE legacy;
 REVOKE SELECT ON items FROM reader; GRANT SELECT, UPDATE ON items TO reader;
+ALTER SEQUENCE ticket INCREMENT BY 10;
+ALTER DOMAIN qty DROP CONSTRAINT qty_check; ALTER DOMAIN qty ADD CONSTRAINT qty_check CHECK (VALUE > 0);
+ALTER TYPE mood ADD VALUE 'happy';
+DROP MATERIALIZED VIEW item_count; CREATE MATERIALIZED VIEW item_count AS SELECT count(*) AS n FROM items;
+DROP TRIGGER orders_touch ON orders; CREATE TRIGGER orders_touch BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION touch();
+DROP POLICY mine ON orders; CREATE POLICY mine ON orders USING (true);
+ALTER PUBLICATION pub ADD TABLE orders;
+COMMENT ON TABLE items IS 'what we sell, and more';
+ALTER TABLE log OWNER TO reader;
 ALTER TABLE items RENAME CONSTRAINT price_positive TO price_above_zero;
 UPDATE items SET price = price + 1 WHERE id <= 25;
 DELETE FROM orders WHERE id > 490;
@@ -57,6 +76,16 @@ assert_eq "$(obj VIEW expensive)" "changed" "a view"
 assert_eq "$(obj EXTENSION pgcrypto)" "added" "an extension"
 assert_eq "$(obj TABLE legacy)" "removed" "a dropped table"
 assert_eq "$(obj ACL 'TABLE items')" "changed" "a grant"
+assert_eq "$(obj SEQUENCE ticket)" "changed" "a sequence"
+assert_eq "$(obj DOMAIN qty)" "changed" "a domain"
+assert_eq "$(obj TYPE mood)" "changed" "an enum type"
+assert_eq "$(obj 'MATERIALIZED VIEW' item_count)" "changed" "a materialized view"
+assert_eq "$(obj TRIGGER 'orders orders_touch')" "changed" "a trigger"
+assert_eq "$(obj POLICY 'orders mine')" "changed" "a policy"
+assert_eq "$(obj 'PUBLICATION TABLE' 'pub orders')" "added" "a publication's new table"
+assert_eq "$(obj COMMENT 'TABLE items')" "changed" "a comment"
+assert_contains "$(jq -r '.objects[] | select(.kind == "TABLE" and .name == "log") | .after' <<<"$J")" \
+  "OWNER TO reader" "an owner"
 # A CHECK constraint is part of its table's definition (pg_dump's choice).
 items_diff=$(jq -r '.objects[] | select(.kind == "TABLE" and .name == "items") | "\(.before)\n=>\n\(.after)"' <<<"$J")
 assert_contains "$items_diff" "CONSTRAINT price_positive CHECK" "the constraint's old name"
@@ -70,7 +99,7 @@ assert_eq "$(jq -r '.objects[] | select(.kind == "TABLE" and .name == "legacy") 
 # Sorted by kind, schema and name.
 assert_eq "$(jq -c '[.objects[] | [.kind, .schema, .name]]' <<<"$J")" \
   "$(jq -c '[.objects[] | [.kind, .schema, .name]] | sort' <<<"$J")" "stable order"
-pass "schema: columns, index, function, view, extension and version, dropped table, grant, renamed constraint"
+pass "schema: columns, index, function, view, extension and version, dropped table, grant, renamed constraint, sequence, domain, type, materialized view, trigger, policy, publication, comment, owner"
 
 tbl() { jq -r --arg t "$1" '.tables[] | select(.table == $t) | "\(.rows_a) \(.rows_b) \(.inserted) \(.deleted) \(.changed) \(.method)"' <<<"$J"; }
 assert_eq "$(tbl items)" "2000 1997 7 10 25 primary key" "items: by primary key"

@@ -79,6 +79,23 @@ expect_exit 1 pgd branch rename shop/nope shop/other
 assert_eq "$(pgd branch list shop --json | jq -r '[.[].branch] | sort | join(",")')" "back,feature-x,kid,main,now" "no change"
 pass "main, a name in use, another project, bad names and a missing branch are refused"
 
+# Another command at work on the project (a diff, held with SIGSTOP while its
+# private copy runs): the rename is refused, not queued.
+sql shop/main "CREATE TABLE big AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 300000) g"
+pgd snapshot create shop/main --label big >/dev/null
+sql shop/main "UPDATE big SET v = 'x' WHERE id % 2 = 0"
+"$PGD" diff shop/main@big shop/main --data >/dev/null 2>&1 &
+differ=$!
+for _ in $(seq 1 1000); do ls -a "$MNT/shop" | grep -q '^\.diff-' && break; sleep 0.01; done
+kill -STOP "$differ"
+ls -a "$MNT/shop" | grep -q '^\.diff-' || { kill -CONT "$differ"; fail "the diff's copy was not seen"; }
+expect_exit 1 pgd branch rename shop/kid shop/kid3
+kill -CONT "$differ"
+wait "$differ" || fail "the held diff failed"
+assert_contains "$ERR" "is busy: 'diff.copy" "refused while a diff runs"
+pgd branch get shop/kid >/dev/null
+pass "a rename is refused while another command works on the project"
+
 # Killed half-way (after each step): doctor --fix finishes the rename.
 n=0
 for step in stopped moved recorded; do
