@@ -125,7 +125,8 @@ complete_words() {  # words... -> the candidates bash would offer for the last w
     _pgd; echo "${COMPREPLY[*]}"' "$PGD" "$@"
 }
 assert_eq "$(complete_words bra)" "branch" "command completion"
-assert_eq "$(complete_words branch re)" "reset" "subcommand completion"
+assert_eq "$(complete_words branch re)" "reset rename" "subcommand completion"
+assert_eq "$(complete_words branch ren)" "rename" "subcommand completion, longer prefix"
 assert_eq "$(complete_words branch create x --f)" "--from" "option completion"
 assert_eq "$(complete_words branch get co)" "comp/main" "branch names from the state"
 assert_eq "$(complete_words project delete c)" "comp" "project names from the state"

@@ -174,6 +174,22 @@ expect_exit 1 pgd diff shop/main shop/main@nope
 assert_contains "$ERR" "no snapshot with id or label 'nope'" "missing snapshot"
 pass "bad input is refused"
 
+# Ctrl-C while its private copy exists (the diff held with SIGSTOP, so the
+# signal lands there): it stops, removes the copy and exits 130.
+"$PGD" diff shop/main@before-migration shop/dev >/dev/null 2>"$T/int.err" &
+differ=$!
+for _ in $(seq 1 1000); do ls -a "$MNT/shop" | grep -q '^\.diff-' && break; sleep 0.01; done
+kill -STOP "$differ"
+ls -a "$MNT/shop" | grep -q '^\.diff-' || { kill -CONT "$differ"; fail "the diff's copy was not seen"; }
+kill -INT "$differ"
+kill -CONT "$differ"
+set +e; wait "$differ"; rc=$?; set -e
+assert_eq "$rc" "130" "an interrupted diff exits 128 + SIGINT"
+assert_eq "$(pool_volumes | grep -c '\.diff-' || true)" "0" "no private copy left after Ctrl-C"
+assert_eq "$(pool_postmasters | grep -c '\.diff-' || true)" "0" "no private server left after Ctrl-C"
+expect_exit 0 pgd doctor
+pass "Ctrl-C during a diff removes its private copy"
+
 # Killed while its private copy runs: doctor sees the copy and removes it.
 set +e
 PGD_FAULT=diff.copy:started "$PGD" diff shop/main shop/dev >/dev/null 2>&1
