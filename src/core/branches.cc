@@ -371,18 +371,21 @@ Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force for
   return out;
 }
 
+Status start_server(Context& ctx, const BranchRecord& b) {
+  TRY(ensure_certificates(ctx, b.project));
+  Instance in = instance_for(ctx, b);
+  if (ctx.postgres.running_pid(in)) return {};
+  // Settings follow this pgd's defaults (and the branch's name) at every start.
+  TRY(prepare_archive(ctx, b, FreshArchive::No));
+  TRY(ctx.postgres.configure(in));
+  return ctx.postgres.start(in).map([](pid_t) {});
+}
+
 Status start_branch(Context& ctx, const BranchRecord& b) {
   TRY_ASSIGN(auto lock, lock_project(ctx, b.project));
   if (b.state == BranchState::Creating)
     return fail(ErrorKind::Conflict, fmt::format("branch '{}' is still being created", b.full_name()));
-  TRY(ensure_certificates(ctx, b.project));
-  Instance in = instance_for(ctx, b);
-  if (!ctx.postgres.running_pid(in)) {
-    // Settings follow this pgd's defaults at every start.
-    TRY(prepare_archive(ctx, b, FreshArchive::No));
-    TRY(ctx.postgres.configure(in));
-    TRY(ctx.postgres.start(in));
-  }
+  TRY(start_server(ctx, b));
   return ctx.store.set_branch_state(b.project, b.name, BranchState::Running);
 }
 

@@ -40,6 +40,10 @@ Status delete_branch(Context& ctx, const BranchRef& ref, Force force);
 // it has any, unless Force::Yes (which deletes them).
 Result<BranchCreated> reset_branch(Context& ctx, const BranchRef& ref, Force force = Force::No);
 Status start_branch(Context& ctx, const BranchRecord& branch);
+// start_branch's work without its lock or record (the caller holds the
+// project's lock): certificates, archive and pgd.conf as of now, the start.
+// Nothing when the server runs.
+Status start_server(Context& ctx, const BranchRecord& branch);
 Status stop_branch(Context& ctx, const BranchRecord& branch);
 
 // `name`'s descendants within `all` (one project's branches), deepest first.

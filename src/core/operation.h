@@ -63,6 +63,11 @@ class Operation {
 // (which waits less: a busy project is reported, not waited for). It is held
 // once no create of the project is still starting its server outside it.
 inline constexpr int k_project_lock_timeout_ms = 600'000;  // a PITR may replay for minutes
+// The project an intent's subject belongs to ("shop/dev" and "shop" -> "shop").
+inline std::string project_of(const std::string& subject) { return subject.substr(0, subject.find('/')); }
+// Whether the pgd that recorded an intent still runs (a reused pid is not it).
+inline bool pgd_alive(os::Processes& ps, int pid) { return ps.alive(pid) && ps.name(pid) == "pgd"; }
+
 Result<std::unique_ptr<os::Lock>> lock_project(Context& ctx, const std::string& project,
                                                int timeout_ms = k_project_lock_timeout_ms);
 

@@ -4,8 +4,6 @@
 
 #include "core/branches.h"
 #include "core/operation.h"
-#include "core/tls.h"
-#include "core/wal_ops.h"
 
 namespace pgd {
 namespace {
@@ -37,16 +35,6 @@ Result<std::vector<std::string>> snapshot_ids(Context& ctx, const std::string& p
   return ids;
 }
 
-// Starts `b` under its (new) name, with pgd.conf naming its moved archive.
-Status start_renamed(Context& ctx, const BranchRecord& b) {
-  TRY(ensure_certificates(ctx, b.project));
-  Instance in = instance_for(ctx, b);
-  if (ctx.postgres.running_pid(in)) return {};
-  TRY(prepare_archive(ctx, b, FreshArchive::No));
-  TRY(ctx.postgres.configure(in));
-  return ctx.postgres.start(in).map([](pid_t) {});
-}
-
 Status check_names(Context& ctx, const BranchRef& from, const BranchRef& to) {
   if (from.project != to.project)
     return fail(ErrorKind::Usage, fmt::format("'{}' -> '{}': a branch keeps its project; rename within "
@@ -67,7 +55,7 @@ Status check_names(Context& ctx, const BranchRef& from, const BranchRef& to) {
 Status require_no_operation(Context& ctx, const std::string& project) {
   TRY_ASSIGN(auto intents, ctx.store.intents());
   for (const auto& i : intents)
-    if (i.subject.substr(0, i.subject.find('/')) == project && ctx.processes.alive(i.pid))
+    if (project_of(i.subject) == project && ctx.processes.alive(i.pid))
       return fail(ErrorKind::Conflict, fmt::format("project '{}' is busy: '{} {}' is under way (pid {}); "
                                                    "rename when it is done", project, i.op, i.subject, i.pid));
   return {};
@@ -112,7 +100,7 @@ Result<Renamed> rename_branch(Context& ctx, const BranchRef& from, const BranchR
   TRY(ctx.store.rename_branch(from.project, from.branch, to.branch));
   TRY(op.step("recorded"));
   TRY_ASSIGN(out.branch, require_branch(ctx, to));
-  if (out.restarted) TRY(start_renamed(ctx, out.branch));
+  if (out.restarted) TRY(start_server(ctx, out.branch));
   TRY(op.step("started"));
   return out;
 }
@@ -124,7 +112,7 @@ Status finish_rename(Context& ctx, const RenameNames& n) {
   TRY(move_names(ctx, n, ids));
   if (old_record) TRY(ctx.store.rename_branch(n.project, n.from, n.to));
   TRY_ASSIGN(BranchRecord b, require_branch(ctx, BranchRef{n.project, n.to}));
-  if (b.state == BranchState::Running) TRY(start_renamed(ctx, b));
+  if (b.state == BranchState::Running) TRY(start_server(ctx, b));
   return {};
 }
 

@@ -22,10 +22,6 @@
 namespace pgd {
 namespace {
 
-std::string project_of(const std::string& subject) { return subject.substr(0, subject.find('/')); }
-
-bool pgd_alive(os::Processes& ps, int pid) { return ps.alive(pid) && ps.name(pid) == "pgd"; }
-
 // Everything pgd knows of one project, read fresh.
 struct ProjectState {
   std::optional<ProjectRecord> project;
